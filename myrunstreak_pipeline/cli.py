@@ -1,0 +1,60 @@
+"""The ``myrunstreak`` command: a thin dispatcher; each subcommand lives with the room it belongs to.
+
+Every subcommand module exposes ``add_arguments(parser)`` and ``command(args) -> int``. They are imported
+lazily so ``myrunstreak streak`` does not pay for importing Dagster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from myrunstreak_pipeline.errors import MyRunStreakError
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "sandbox": ("myrunstreak_pipeline.smashrun.sandbox_cli", "serve the offline SmashRun sandbox API"),
+    "auth": ("myrunstreak_pipeline.smashrun.auth_cli", "OAuth2 authorization-code flow; stores the token file"),
+    "streak": ("myrunstreak_pipeline.analytics.streak_cli", "report the current and longest streak"),
+    "run": ("myrunstreak_pipeline.runner", "materialize the asset graph through Dagster"),
+    "demo": ("myrunstreak_pipeline.demo", "sandbox -> local DuckDB -> all assets, then the streak card"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="myrunstreak", description="Run-streak pipeline for SmashRun runners.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub_parser)
+        sub_parser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # These libraries log request details (URLs with tokens, bodies) at DEBUG/INFO: keep them quiet.
+    for noisy in ("requests_oauthlib", "oauthlib", "urllib3", "botocore", "boto3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return int(args._module.command(args) or 0)
+    except MyRunStreakError as error:
+        print(f"error: {error}", file=sys.stderr)
+        if error.hint:
+            print(f"hint: {error.hint}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
