@@ -1,0 +1,113 @@
+"""The streak report (``myrunstreak streak --json``) and the human-readable streak card."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from myrunstreak_pipeline.analytics.rule import resolve_rule
+from myrunstreak_pipeline.errors import MyRunStreakError
+from myrunstreak_pipeline.sql import load_sql
+
+KM_PER_MILE = 1.609344
+
+
+def local_today(timezone: str | None = None) -> dt.date:
+    """Today in ``timezone`` (an IANA name, e.g. MYRUNSTREAK_TIMEZONE), else the machine's local date."""
+    if not timezone:
+        return dt.date.today()
+    try:
+        return dt.datetime.now(ZoneInfo(timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise MyRunStreakError(
+            f"unknown time zone {timezone!r}",
+            hint="set MYRUNSTREAK_TIMEZONE to an IANA name such as 'Europe/London' or 'America/New_York'",
+        ) from error
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _report_row(con, today: dt.date, min_km, mode):
+    rule = resolve_rule(con, min_km, mode)
+    cursor = con.execute(
+        load_sql("queries/analytics/streak_report.sql"),
+        {"today": today, "min_km": rule.min_km, "mode": rule.mode},
+    )
+    names = [column[0] for column in cursor.description]
+    return rule, dict(zip(names, cursor.fetchone()))
+
+
+def _report_from_row(today: dt.date, rule, row: dict) -> dict:
+    return {
+        "as_of": today.isoformat(),
+        "rule": rule.as_dict(),
+        "current": {
+            "days": int(row["current_days"]),
+            "start": _iso(row["current_start"]),
+            "end": _iso(row["current_end"]),
+            "status": row["current_status"],
+        },
+        "longest": {
+            "days": int(row["longest_days"]),
+            "start": _iso(row["longest_start"]),
+            "end": _iso(row["longest_end"]),
+            "years_days": row["longest_years_days"],
+        },
+        "streak_count": int(row["streak_count"]),
+    }
+
+
+def streak_report(con, today: dt.date, min_km: float | None = None, mode: str | None = None) -> dict:
+    """The ``myrunstreak streak --json`` object (design.md section 5) as of the local date ``today``.
+
+    ``min_km``/``mode`` default to the rule stored in the database. Runs dated after ``today`` are ignored.
+    """
+    rule, row = _report_row(con, today, min_km, mode)
+    return _report_from_row(today, rule, row)
+
+
+def streak_card(con, today: dt.date, min_km: float | None = None, mode: str | None = None) -> dict:
+    """``streak_report`` plus what the card shows: current "X years Y days", today's distance, the distance
+    still needed today to keep the streak, and this week's / month's / year's distance."""
+    rule, row = _report_row(con, today, min_km, mode)
+    cursor = con.execute(load_sql("queries/analytics/period_distance.sql"), {"today": today})
+    week_km, month_km, year_km = cursor.fetchone()
+    card = _report_from_row(today, rule, row)
+    card["current"]["years_days"] = row["current_years_days"]
+    card["today"] = {"km": float(row["today_km"]), "needed_km": float(row["needed_today_km"])}
+    card["distance_km"] = {"week": float(week_km), "month": float(month_km), "year": float(year_km)}
+    return card
+
+
+def _km(value: float) -> str:
+    return f"{value:,.2f} km ({value / KM_PER_MILE:,.2f} mi)"
+
+
+def format_card(card: dict) -> str:
+    """The readable streak card printed by ``myrunstreak streak``."""
+    current, longest, rule = card["current"], card["longest"], card["rule"]
+    status = {"active": "active, today done", "at_risk": "AT RISK, run today", "broken": "broken"}[current["status"]]
+    lines = [f"Streak card as of {card['as_of']}  (rule: {rule['min_km']:g} km per day, {rule['mode']} mode)"]
+    if current["status"] == "broken":
+        lines.append(f"  Current streak : 0 days ({status})")
+    else:
+        lines.append(
+            f"  Current streak : {current['days']:,} days = {current['years_days']} ({status}), "
+            f"since {current['start']}"
+        )
+    if longest["days"]:
+        lines.append(
+            f"  Longest streak : {longest['days']:,} days = {longest['years_days']}, "
+            f"{longest['start']} .. {longest['end']}"
+        )
+    else:
+        lines.append("  Longest streak : none yet")
+    lines.append(f"  Streaks        : {card['streak_count']:,}")
+    lines.append(f"  Today          : {_km(card['today']['km'])}; still needed today: {_km(card['today']['needed_km'])}")
+    distance = card["distance_km"]
+    lines.append(f"  This week      : {_km(distance['week'])}")
+    lines.append(f"  This month     : {_km(distance['month'])}")
+    lines.append(f"  This year      : {_km(distance['year'])}")
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""The streak rule (minimum distance per local day + 'sum' or 'strict'), stored in table ``streak_rule``.
+
+The writer stores the configured rule (MYRUNSTREAK_STREAK_MIN_KM / MYRUNSTREAK_STREAK_MODE) so plain views
+and read-only readers follow the same rule it used.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from myrunstreak_pipeline.errors import MyRunStreakError
+from myrunstreak_pipeline.settings import DEFAULT_STREAK_MIN_KM
+from myrunstreak_pipeline.sql import load_sql
+
+MODES = ("sum", "strict")
+
+
+@dataclass(frozen=True)
+class StreakRule:
+    min_km: float = DEFAULT_STREAK_MIN_KM
+    mode: str = "sum"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_km, bool) or not isinstance(self.min_km, (int, float)):
+            raise MyRunStreakError(
+                f"streak minimum distance must be a number of km, got {self.min_km!r}",
+                hint="set MYRUNSTREAK_STREAK_MIN_KM to e.g. 1.609344 (one mile)",
+            )
+        if not math.isfinite(self.min_km) or self.min_km <= 0:
+            raise MyRunStreakError(
+                f"streak minimum distance must be a positive number of km, got {self.min_km!r}",
+                hint="set MYRUNSTREAK_STREAK_MIN_KM to e.g. 1.609344 (one mile)",
+            )
+        if self.mode not in MODES:
+            raise MyRunStreakError(
+                f"streak mode must be 'sum' or 'strict', got {self.mode!r}",
+                hint="set MYRUNSTREAK_STREAK_MODE to 'sum' (default) or 'strict'",
+            )
+
+    def as_dict(self) -> dict:
+        return {"min_km": float(self.min_km), "mode": self.mode}
+
+
+def get_streak_rule(con) -> StreakRule:
+    """The rule stored in the database (the default one mile, 'sum' until a writer sets another)."""
+    row = con.execute(load_sql("queries/analytics/get_streak_rule.sql")).fetchone()
+    if row is None:
+        return StreakRule()
+    return StreakRule(min_km=float(row[0]), mode=row[1])
+
+
+def set_streak_rule(con, min_km: float, mode: str) -> StreakRule:
+    """Validate and store the rule (needs a writable connection). Returns the stored rule."""
+    rule = StreakRule(min_km=min_km, mode=mode)
+    con.execute(load_sql("queries/analytics/set_streak_rule.sql"), rule.as_dict())
+    return rule
+
+
+def resolve_rule(con, min_km: float | None, mode: str | None) -> StreakRule:
+    """Explicit values win; whatever is missing comes from the stored rule."""
+    if min_km is not None and mode is not None:
+        return StreakRule(min_km=min_km, mode=mode)
+    stored = get_streak_rule(con)
+    return StreakRule(min_km=stored.min_km if min_km is None else min_km, mode=mode or stored.mode)

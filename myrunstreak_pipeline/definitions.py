@@ -1,0 +1,47 @@
+"""The one Dagster code location: ``defs`` (lazy; ``dg check defs``, ``dagster dev -w workspace.yaml``).
+
+``build_defs(settings, resources=...)`` builds the whole graph from explicit settings; tests and
+``myrunstreak run`` / ``demo`` use it so the partitions and the schedule follow the environment they set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+
+from myrunstreak_pipeline.defs.analytics import build_analytics_assets
+from myrunstreak_pipeline.defs.automation import build_change_sensor, build_daily_schedule, build_sync_job
+from myrunstreak_pipeline.defs.details import build_details_assets
+from myrunstreak_pipeline.defs.ingest import build_ingest_assets
+from myrunstreak_pipeline.defs.partitions import yearly_partitions
+from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.settings import Settings
+
+
+def build_defs(settings: Settings | None = None, *, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    partitions = yearly_partitions(settings.history_start, settings.timezone)
+    job = build_sync_job()
+    return dg.Definitions(
+        assets=[
+            build_ingest_assets(partitions, settings.timezone),
+            build_details_assets(),
+            build_analytics_assets(settings),
+        ],
+        jobs=[job],
+        schedules=[build_daily_schedule(job, partitions, settings.timezone)],
+        sensors=[build_change_sensor(job, partitions)],
+        resources={
+            "smashrun": SmashRunResource.from_settings(settings),
+            "storage": DuckDBStorage.from_settings(settings),
+            **(resources or {}),
+        },
+        executor=dg.in_process_executor,  # also for UI-launched asset runs: one process writes DuckDB
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_defs()

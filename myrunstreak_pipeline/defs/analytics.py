@@ -1,0 +1,109 @@
+"""The analytics views as assets: one step refreshes every view (``DuckDBManager`` re-creates ``sql/views`` on
+open) and the stored streak rule from the environment, then reports row counts, schemas, the streak card and
+the consistency checks. One step, one connection: per-step cost matters more than per-view granularity."""
+
+
+import dagster as dg
+
+from myrunstreak_pipeline.analytics import local_today, set_streak_rule, streak_card
+from myrunstreak_pipeline.defs.common import (
+    ANALYTICS_GROUP,
+    OWNERS,
+    POOL,
+    check_result,
+    run_sql_check,
+    table_schema,
+    view_row_counts,
+)
+from myrunstreak_pipeline.resources import DuckDBStorage
+from myrunstreak_pipeline.settings import Settings
+
+VIEWS: dict[str, str] = {
+    "daily_summary": "One row per local day with runs: distance, time, pace, heart rate, whether it qualifies.",
+    "weekly_summary": "ISO weeks (Monday start): totals, pace, days run, qualifying days.",
+    "monthly_summary": "Calendar months: totals, pace, days run, qualifying days.",
+    "yearly_summary": "Calendar years: totals, pace, days run, qualifying days.",
+    "streak_analysis": "Every streak under the configured rule, longest first.",
+    "current_streak": "The current streak as of today (local): active, at_risk or broken.",
+    "personal_records": "Personal records (longest run, fastest paces, biggest periods).",
+    "distance_trends": "Rolling distance trends.",
+    "eddington": "The Eddington number (km and miles).",
+}
+
+
+def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
+    specs = [
+        dg.AssetSpec(name, deps=["runs"], description=text, group_name=ANALYTICS_GROUP, kinds={"duckdb", "sql"},
+                     owners=OWNERS)
+        for name, text in VIEWS.items()
+    ]
+    check_specs = [
+        dg.AssetCheckSpec("longest_streak_covers_current", asset="current_streak",
+                          description="The longest streak is at least as long as the current one."),
+        dg.AssetCheckSpec("monthly_totals_match_daily", asset="monthly_summary",
+                          description="Each month's distance and run count equal the sum of its days."),
+    ]
+
+    @dg.multi_asset(name="analytics", specs=specs, check_specs=check_specs, pool=POOL,
+                    description="Refresh the analytics views and the streak rule; report the streak card.")
+    def analytics(context: dg.AssetExecutionContext, storage: DuckDBStorage):
+        today = local_today(settings.timezone)
+        with storage.writer() as db:
+            con = db.connection
+            rule = set_streak_rule(con, settings.streak_min_km, settings.streak_mode)
+            counts = view_row_counts(con)
+            schemas = {name: table_schema(con, name) for name in VIEWS}
+            card = streak_card(con, today)
+            checks = {
+                "longest_streak_covers_current": run_sql_check(con, "longest_streak_covers_current.sql"),
+                "monthly_totals_match_daily": run_sql_check(con, "monthly_totals_match_daily.sql"),
+            }
+            total_km = con.execute("SELECT coalesce(sum(total_km), 0) FROM daily_summary").fetchone()[0]
+        current, longest = card["current"], card["longest"]
+        context.log.info(f"streak as of {today}: current {current['days']} days ({current['status']}), "
+                         f"longest {longest['days']} days")
+        numbers = {
+            "current_streak_days": current["days"],
+            "longest_streak_days": longest["days"],
+            "streak_count": card["streak_count"],
+            "total_km": float(total_km),
+            "today_km": card["today"]["km"],
+            "needed_today_km": card["today"]["needed_km"],
+            "year_km": card["distance_km"]["year"],
+        }
+        for name in VIEWS:
+            metadata = {"dagster/row_count": counts.get(name, 0), "dagster/column_schema": schemas[name],
+                        "rule_min_km": rule.min_km, "rule_mode": rule.mode}
+            if name == "current_streak":
+                metadata.update(numbers)
+                metadata["streak_card"] = dg.MetadataValue.md(streak_card_markdown(card))
+                metadata["status"] = current["status"]
+            if name == "streak_analysis":
+                metadata.update({k: numbers[k] for k in ("longest_streak_days", "streak_count")})
+            if name in ("daily_summary", "yearly_summary"):
+                metadata["total_km"] = numbers["total_km"]
+            yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+        yield check_result("longest_streak_covers_current", "current_streak",
+                           checks["longest_streak_covers_current"], description="longest streak < current streak")
+        yield check_result("monthly_totals_match_daily", "monthly_summary", checks["monthly_totals_match_daily"],
+                           description="months whose totals differ from their days")
+
+    return analytics
+
+
+def streak_card_markdown(card: dict) -> str:
+    """The streak card as a small markdown table for the asset page."""
+    current, longest, rule = card["current"], card["longest"], card["rule"]
+    since = f" since {current['start']}" if current["start"] else ""
+    rows = [
+        ("Current streak", f"**{current['days']:,} days** ({current['status']}){since}"),
+        ("Longest streak", f"{longest['days']:,} days ({longest['years_days']}), "
+                           f"{longest['start'] or '-'} .. {longest['end'] or '-'}"),
+        ("Streaks", f"{card['streak_count']:,}"),
+        ("Today", f"{card['today']['km']:.2f} km; still needed {card['today']['needed_km']:.2f} km"),
+        ("This week / month / year", " / ".join(f"{card['distance_km'][k]:,.1f} km" for k in ("week", "month", "year"))),
+        ("Rule", f"{rule['min_km']:g} km per local day, {rule['mode']} mode"),
+    ]
+    lines = [f"### Streak card as of {card['as_of']}", "", "| | |", "|---|---|"]
+    lines += [f"| {label} | {value} |" for label, value in rows]
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""Raw activity details → ``laps`` and ``recording_data``: unpartitioned, budgeted, resumable.
+
+Each run spends at most ``SmashRunResource.detail_request_budget`` requests on the newest runs still
+missing details (``RunRepository.ids_needing_details``), so a 20,000-run history fills in over many runs
+within SmashRun's ~250 requests/hour. The analytics depend on ``runs`` only: details never block the streak.
+"""
+
+
+import dagster as dg
+
+from myrunstreak_pipeline.defs.common import (
+    INGEST_GROUP,
+    OWNERS,
+    POOL,
+    check_result,
+    run_sql_check,
+    table_row_counts,
+    table_schema,
+)
+from myrunstreak_pipeline.duckdb_ops import RunRepository
+from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
+
+RAW_DETAILS = dg.AssetSpec(
+    "raw_activity_details",
+    deps=["runs"],
+    description="Full SmashRun activities (recordings, laps) as received; fetched lazily within a request budget.",
+    group_name=INGEST_GROUP,
+    kinds={"smashrun", "duckdb"},
+    owners=OWNERS,
+)
+LAPS = dg.AssetSpec("laps", deps=[RAW_DETAILS], description="Laps of each detailed run (cumulative time/distance).",
+                    group_name=INGEST_GROUP, kinds={"duckdb"}, owners=OWNERS)
+RECORDING_DATA = dg.AssetSpec("recording_data", deps=[RAW_DETAILS],
+                              description="Column-major recording series of each detailed run.",
+                              group_name=INGEST_GROUP, kinds={"duckdb"}, owners=OWNERS)
+
+
+def build_details_assets() -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name="activity_details",
+        specs=[RAW_DETAILS, LAPS, RECORDING_DATA],
+        check_specs=[dg.AssetCheckSpec("recording_series_equal_length", asset=RECORDING_DATA.key,
+                                       description="Every recording series has sample_count values, one per key.")],
+        pool=POOL,
+        description="Fetch full activities for runs still missing details, within the per-run request budget.",
+    )
+    def activity_details(context: dg.AssetExecutionContext, smashrun: SmashRunResource, storage: DuckDBStorage):
+        budget = max(0, smashrun.detail_request_budget)
+        with storage.writer() as db:  # short read: which runs still need details
+            pending = RunRepository(db.connection).ids_needing_details(budget)
+        batch = None
+        if pending:
+            with smashrun.client() as client:  # no DuckDB lock held while waiting on the network
+                batch = client.fetch_details(pending, budget)
+        with storage.writer() as db:
+            con = db.connection
+            repo = RunRepository(con)
+            result = None
+            if batch is not None:
+                items = batch.fetched + [raw for raw, _reason in batch.rejects]
+                result = repo.upsert_activities(items, payload_kind="detail") if items else None
+                repo.mark_deleted(batch.missing)  # 404: deleted upstream since it was listed
+            left = len(repo.ids_needing_details(1_000_000))
+            counts = table_row_counts(con)
+            schemas = {name: table_schema(con, name) for name in ("raw_activities", "laps", "recording_data")}
+            lengths = run_sql_check(con, "recording_series_equal_length.sql")
+        used = batch.requests_used if batch else 0
+        context.log.info(f"details: {used} requests used of {budget}; {left} runs still need details"
+                         + (f" (stopped by {batch.stopped_by})" if batch and batch.stopped_by else ""))
+        progress = {
+            "detail_requests_used": used,
+            "detail_request_budget": budget,
+            "details_loaded": result.loaded if result else 0,
+            "details_quarantined": result.quarantined if result else 0,
+            "details_missing_upstream": len(batch.missing) if batch else 0,
+            "runs_needing_details": left,
+            "stopped_by": (batch.stopped_by if batch else None) or "done",
+        }
+        yield dg.MaterializeResult(asset_key=RAW_DETAILS.key, metadata={
+            **progress, "dagster/row_count": counts.get("raw_activity_details", 0),
+            "dagster/column_schema": schemas["raw_activities"]})
+        yield dg.MaterializeResult(asset_key=LAPS.key, metadata={
+            "dagster/row_count": counts.get("laps", 0), "dagster/column_schema": schemas["laps"]})
+        yield dg.MaterializeResult(asset_key=RECORDING_DATA.key, metadata={
+            "dagster/row_count": counts.get("recording_data", 0), "dagster/column_schema": schemas["recording_data"]})
+        yield check_result("recording_series_equal_length", "recording_data", lengths,
+                           description="recordings whose series lengths disagree")
+
+    return activity_details

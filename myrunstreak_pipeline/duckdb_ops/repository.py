@@ -1,0 +1,376 @@
+"""RunRepository: bulk, idempotent writes of SmashRun activities into DuckDB, and the queries on them.
+
+Every write goes through one path (``_write_batch``): validate each payload, quarantine the invalid ones, dedupe
+by activity id (latest ``dateUpdatedUTC`` wins), then load with a handful of set-based statements over registered
+Arrow tables, inside one transaction. The seed's single-row methods are thin wrappers over it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import pyarrow as pa
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError, to_json
+
+from myrunstreak_pipeline.duckdb_ops import staging
+from myrunstreak_pipeline.duckdb_ops.transactions import transaction
+from myrunstreak_pipeline.errors import MyRunStreakError
+from myrunstreak_pipeline.models import Activity, format_validation_error
+from myrunstreak_pipeline.settings import DEFAULT_STREAK_MIN_KM, Settings
+from myrunstreak_pipeline.sql import load_sql
+
+PayloadKind = Literal["summary", "detail"]
+_KINDS = ("summary", "detail")
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What one write did. ``quarantine_reasons`` holds (activity_id or None, reason) per rejected payload."""
+
+    loaded: int = 0  # distinct activities upserted (after de-duplication)
+    quarantined: int = 0
+    quarantine_reasons: list[tuple[str | None, str]] = field(default_factory=list)
+    duplicates: int = 0  # valid payloads superseded by a newer one for the same id in the same batch
+    marked_deleted: int = 0  # replace_window: runs flagged deleted upstream
+    unknown_enum_values: dict[str, list[str]] = field(default_factory=dict)  # field -> values kept verbatim
+
+
+@dataclass
+class _Batch:
+    """A validated, de-duplicated batch, ready to stage."""
+
+    activities: list[Activity] = field(default_factory=list)
+    payloads: list[str] = field(default_factory=list)  # JSON text as received
+    raw_starts: list[str | None] = field(default_factory=list)  # startDateTimeLocal exactly as received
+    quarantine: list[tuple[str | None, str, str]] = field(default_factory=list)  # (id, payload, reason)
+    duplicates: int = 0
+
+    @property
+    def all_ids(self) -> list[str]:
+        """Ids of every payload in the batch whose id could be read, valid or not."""
+        return [a.activity_id for a in self.activities] + [q[0] for q in self.quarantine if q[0] is not None]
+
+
+def _readable_id(item: Any) -> str | None:
+    if isinstance(item, Mapping):
+        value = item.get("activityId", item.get("activity_id"))
+        if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()[:64]
+    return None
+
+
+def _payload_text(item: Any) -> str:
+    """Best-effort text of an unusable payload, for the quarantine table (which must never lose it)."""
+    try:
+        return json.dumps(item, default=repr, ensure_ascii=False).encode("utf-8").decode("utf-8")
+    except (TypeError, ValueError, UnicodeError, RecursionError):
+        pass
+    try:
+        return json.dumps(item, default=repr, ensure_ascii=True)
+    except (TypeError, ValueError, RecursionError):
+        return repr(item).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _validate(items: Iterable[Any]) -> _Batch:
+    batch = _Batch()
+    chosen: dict[str, int] = {}  # activity id -> index in batch.activities
+    for item in items:
+        if isinstance(item, Activity):
+            activity = item
+            try:
+                payload = item.model_dump_json(by_alias=True, exclude_none=True)
+            except PydanticSerializationError:
+                batch.quarantine.append((item.activity_id, _payload_text(repr(item)), "payload: not valid UTF-8 text"))
+                continue
+            raw_start = None
+        elif isinstance(item, Mapping):
+            try:
+                # inf_nan_mode: NaN cannot come from the wire; if Python code put one in an unknown key, store null
+                payload = to_json(item, inf_nan_mode="null").decode("utf-8")
+            except (PydanticSerializationError, UnicodeError, ValueError, RecursionError):
+                batch.quarantine.append(
+                    (_readable_id(item), _payload_text(item), "payload: not serialisable as UTF-8 JSON")
+                )
+                continue
+            try:
+                activity = Activity.model_validate(item)
+            except ValidationError as error:
+                batch.quarantine.append((_readable_id(item), payload, format_validation_error(error)))
+                continue
+            raw_start = item.get("startDateTimeLocal")
+            raw_start = raw_start if isinstance(raw_start, str) else None
+        else:
+            batch.quarantine.append((None, _payload_text(item), "payload: must be a JSON object"))
+            continue
+        previous = chosen.get(activity.activity_id)
+        if previous is not None:
+            batch.duplicates += 1
+            older = batch.activities[previous].updated_at_utc
+            newer = activity.updated_at_utc
+            if older is not None and (newer is None or newer < older):
+                continue  # the stored one is newer; on a tie the later payload wins
+            batch.activities[previous], batch.payloads[previous], batch.raw_starts[previous] = (
+                activity, payload, raw_start
+            )
+            continue
+        chosen[activity.activity_id] = len(batch.activities)
+        batch.activities.append(activity)
+        batch.payloads.append(payload)
+        batch.raw_starts.append(raw_start)
+    return batch
+
+
+def _unknown_enum_values(activities: list[Activity]) -> dict[str, list[str]]:
+    found: dict[str, set[str]] = {}
+    for activity in activities:
+        for name, value in activity.unknown_enum_values.items():
+            found.setdefault(name, set()).add(value)
+    return {name: sorted(values) for name, values in sorted(found.items())}
+
+
+def _rows_as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _today(timezone_name: str | None) -> date:
+    if timezone_name:
+        try:
+            return datetime.now(ZoneInfo(timezone_name)).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            raise MyRunStreakError(
+                f"unknown time zone {timezone_name!r}", hint="set MYRUNSTREAK_TIMEZONE to an IANA name"
+            ) from None
+    return datetime.now().astimezone().date()
+
+
+class RunRepository:
+    """Reads and writes runs on an open DuckDB connection (from ``DuckDBManager.connection``)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self.connection = connection
+
+    # ------------------------------------------------------------------ bulk writes
+    def upsert_activities(
+        self,
+        items: Iterable[Mapping[str, Any] | Activity],
+        *,
+        payload_kind: PayloadKind = "summary",
+        fetched_at: datetime | None = None,
+    ) -> UpsertResult:
+        """Validate, dedupe and upsert any number of payloads in ONE transaction; invalid ones are quarantined.
+
+        ``payload_kind="detail"`` (full activities) also replaces each activity's laps and recording; a summary
+        upsert leaves them, and the stored extended fields, alone.
+        """
+        _check_kind(payload_kind)
+        batch = _validate(items)
+        with transaction(self.connection):
+            return self._write_batch(batch, payload_kind, fetched_at)
+
+    def replace_window(
+        self,
+        start_date: date,
+        end_date_exclusive: date,
+        items: Iterable[Mapping[str, Any] | Activity],
+        *,
+        cursor: Mapping[str, str] | None = None,
+    ) -> UpsertResult:
+        """The idempotent partition write: upsert ``items`` (summaries); flag as deleted every live run dated in
+        ``[start_date, end_date_exclusive)`` that the items no longer contain; store ``cursor`` in sync_state.
+        All in one transaction. A payload that fails validation still protects its stored run from deletion."""
+        if end_date_exclusive <= start_date:
+            raise MyRunStreakError("replace_window: the end date must be after the start date")
+        batch = _validate(items)
+        with transaction(self.connection):
+            result = self._write_batch(batch, "summary", None)
+            marked = self.connection.execute(
+                load_sql("queries/repository/flag_deleted_in_window.sql"),
+                {"start_date": start_date, "end_date": end_date_exclusive, "present_ids": batch.all_ids},
+            ).fetchone()[0]
+            if cursor:
+                self._set_sync_state(cursor)
+        return UpsertResult(**{**result.__dict__, "marked_deleted": int(marked)})
+
+    def _write_batch(self, batch: _Batch, payload_kind: str, fetched_at: datetime | None) -> UpsertResult:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        fetched_at = (fetched_at.astimezone(timezone.utc).replace(tzinfo=None) if fetched_at and fetched_at.tzinfo
+                      else fetched_at) or now
+        if batch.quarantine:
+            distinct = list(dict.fromkeys(batch.quarantine))  # identical bad payloads: one row
+            with self._staged("staged_quarantine", staging.quarantine_table(distinct)):
+                self.connection.execute(
+                    load_sql("queries/repository/insert_quarantine.sql"),
+                    {"payload_kind": payload_kind, "quarantined_at": now},
+                )
+        if batch.activities:
+            with self._staged("staged_raw", staging.raw_table(batch.activities, batch.payloads)):
+                self.connection.execute(
+                    load_sql("queries/repository/upsert_raw_activities.sql"),
+                    {"payload_kind": payload_kind, "fetched_at": fetched_at},
+                )
+            with self._staged("staged_runs", staging.runs_table(batch.activities, batch.raw_starts)):
+                self.connection.execute(
+                    load_sql("queries/repository/merge_runs.sql"), {"keep_extended": payload_kind == "summary"}
+                )
+                if payload_kind == "detail":
+                    self._replace_details(batch.activities)
+        return UpsertResult(
+            loaded=len(batch.activities),
+            quarantined=len(batch.quarantine),
+            quarantine_reasons=[(q[0], q[2]) for q in batch.quarantine],
+            duplicates=batch.duplicates,
+            unknown_enum_values=_unknown_enum_values(batch.activities),
+        )
+
+    def _replace_details(self, activities: list[Activity]) -> None:
+        # staged_runs is registered by the caller: its ids scope the deletes.
+        self.connection.execute(load_sql("queries/repository/delete_laps.sql"))
+        self.connection.execute(load_sql("queries/repository/delete_recordings.sql"))
+        laps = staging.laps_table(activities)
+        if laps.num_rows:
+            with self._staged("staged_laps", laps):
+                self.connection.execute(load_sql("queries/repository/insert_laps.sql"))
+        recordings = staging.recordings_table(activities)
+        if recordings.num_rows:
+            with self._staged("staged_recordings", recordings):
+                self.connection.execute(load_sql("queries/repository/insert_recordings.sql"))
+
+    @contextmanager
+    def _staged(self, name: str, table: pa.Table) -> Iterator[None]:
+        self.connection.register(name, table)
+        try:
+            yield
+        finally:
+            self.connection.unregister(name)
+
+    # ------------------------------------------------------------------ the seed's single-row methods
+    def upsert_run(self, activity: Activity | Mapping[str, Any]) -> UpsertResult:
+        return self.upsert_activities([activity])
+
+    def insert_run(self, activity: Activity | Mapping[str, Any]) -> UpsertResult:
+        """Insert a run that is not stored yet (an existing id is an error: use ``upsert_run``)."""
+        activity_id = activity.activity_id if isinstance(activity, Activity) else _readable_id(activity)
+        if activity_id is not None and self._existing_ids([activity_id]):
+            raise MyRunStreakError(f"run {activity_id} is already stored", hint="use upsert_run to replace it")
+        return self.upsert_activities([activity])
+
+    def update_run(self, activity: Activity | Mapping[str, Any]) -> UpsertResult:
+        """Replace a stored run (an unknown id is an error: use ``insert_run``)."""
+        activity_id = activity.activity_id if isinstance(activity, Activity) else _readable_id(activity)
+        if activity_id is None or not self._existing_ids([activity_id]):
+            raise MyRunStreakError(f"run {activity_id} is not stored", hint="use insert_run or upsert_run")
+        return self.upsert_activities([activity])
+
+    def _existing_ids(self, activity_ids: list[str]) -> set[str]:
+        rows = self.connection.execute(
+            load_sql("queries/repository/existing_ids.sql"), {"activity_ids": activity_ids}
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    # ------------------------------------------------------------------ deletions and sync state
+    def mark_deleted(self, activity_ids: Iterable[str | int]) -> int:
+        """Flag runs as deleted upstream (reversible: a later upsert un-deletes). Returns how many changed."""
+        ids = [str(activity_id) for activity_id in activity_ids]
+        if not ids:
+            return 0
+        with transaction(self.connection):
+            changed = self.connection.execute(
+                load_sql("queries/repository/mark_deleted.sql"), {"activity_ids": ids}
+            ).fetchone()[0]
+        return int(changed)
+
+    def get_sync_state(self, key: str) -> str | None:
+        row = self.connection.execute(load_sql("queries/repository/get_sync_state.sql"), {"key": key}).fetchone()
+        return row[0] if row else None
+
+    def set_sync_state(self, mapping: Mapping[str, str]) -> None:
+        if mapping:
+            with transaction(self.connection):
+                self._set_sync_state(mapping)
+
+    def _set_sync_state(self, mapping: Mapping[str, str]) -> None:
+        values = {str(key): str(value) for key, value in mapping.items()}
+        with self._staged("staged_sync_state", staging.key_value_table(values)):
+            self.connection.execute(load_sql("queries/repository/set_sync_state.sql"))
+
+    # ------------------------------------------------------------------ queries
+    def stored_activity_ids(self, include_deleted: bool = False) -> set[str]:
+        rows = self.connection.execute(
+            load_sql("queries/repository/stored_activity_ids.sql"), {"include_deleted": include_deleted}
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def activity_dates(self, activity_ids: Iterable[str | int]) -> dict[str, date]:
+        """Local calendar date of each stored run among ``activity_ids`` (unknown ids are absent)."""
+        ids = [str(activity_id) for activity_id in activity_ids]
+        if not ids:
+            return {}
+        rows = self.connection.execute(
+            load_sql("queries/repository/activity_dates.sql"), {"activity_ids": ids}
+        ).fetchall()
+        return dict(rows)
+
+    def ids_needing_details(self, limit: int) -> list[str]:
+        """Live runs with recordings whose detail payload is missing or stale, newest first."""
+        rows = self.connection.execute(
+            load_sql("queries/repository/ids_needing_details.sql"), {"limit": max(0, int(limit))}
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def table_counts(self) -> dict[str, int]:
+        """Row counts of the data tables (``live_runs`` = runs not flagged deleted)."""
+        return dict(self.connection.execute(load_sql("queries/repository/table_counts.sql")).fetchall())
+
+    def get_run_by_id(self, activity_id: str | int) -> dict[str, Any] | None:
+        """The ``runs`` row (deleted ones included, see its ``deleted`` column), or None."""
+        cursor = self.connection.execute(
+            load_sql("queries/repository/run_by_id.sql"), {"activity_id": str(activity_id)}
+        )
+        rows = _rows_as_dicts(cursor)
+        return rows[0] if rows else None
+
+    def get_runs_by_date_range(self, start: date, end: date) -> list[dict[str, Any]]:
+        """Live runs whose local date is in ``[start, end]`` (inclusive), in start order."""
+        cursor = self.connection.execute(
+            load_sql("queries/repository/runs_by_date_range.sql"), {"start_date": start, "end_date": end}
+        )
+        return _rows_as_dicts(cursor)
+
+    def get_latest_run(self) -> dict[str, Any] | None:
+        rows = _rows_as_dicts(self.connection.execute(load_sql("queries/repository/latest_run.sql")))
+        return rows[0] if rows else None
+
+    def get_total_runs(self) -> int:
+        return int(self.connection.execute(load_sql("queries/repository/total_runs.sql")).fetchone()[0])
+
+    def get_current_streak(
+        self, today: date | None = None, *, min_km: float | None = None, timezone_name: str | None = None
+    ) -> dict[str, Any]:
+        """``{"days", "start", "end", "status"}``: days on which the live runs sum to >= ``min_km`` (default
+        1.609344), consecutive up to today or yesterday; status ``active`` / ``at_risk`` / ``broken``.
+
+        ``today`` defaults to the date in ``timezone_name`` (default MYRUNSTREAK_TIMEZONE, else the machine's)."""
+        if today is None:
+            today = _today(timezone_name or Settings.from_env().timezone)
+        threshold = DEFAULT_STREAK_MIN_KM if min_km is None else float(min_km)
+        days, start, end, status = self.connection.execute(
+            load_sql("queries/repository/current_streak.sql"), {"today": today, "min_km": threshold}
+        ).fetchone()
+        return {"days": int(days), "start": start, "end": end, "status": status}
+
+
+def _check_kind(payload_kind: str) -> None:
+    if payload_kind not in _KINDS:
+        raise MyRunStreakError(f"payload_kind must be one of {', '.join(_KINDS)}")
+
+
+__all__ = ["PayloadKind", "RunRepository", "UpsertResult"]

@@ -1,0 +1,42 @@
+"""The DuckDB-on-S3 storage layer's public API, in one import.
+
+``MYRUNSTREAK_DB=s3://bucket/key.duckdb`` works wherever a local path does:
+
+- writers: ``S3DatabasePublisher(client, parse_s3_uri(uri), run_id=…).run(apply)`` downloads the object with
+  its ETag, runs the idempotent ``apply(local_path)``, checkpoints and sanity-checks the copy, and publishes
+  it with a conditional put, re-applying on conflicts (``s3_publisher``);
+- readers: ``open_read_only(uri_or_path)`` / ``ReadOnlyS3Database`` attach the object read-only over httpfs
+  (``s3_reader``);
+- shared basics: locations, clients, credentials and error mapping (``s3_common``).
+"""
+
+from myrunstreak_pipeline.duckdb_ops.s3_common import (
+    S3Credentials,
+    S3Location,
+    is_s3_uri,
+    make_s3_client,
+    parse_s3_uri,
+)
+from myrunstreak_pipeline.duckdb_ops.s3_publisher import (
+    ConflictError,
+    PublishResult,
+    PublishUnconfirmedError,
+    S3DatabasePublisher,
+    WorkingCopy,
+)
+from myrunstreak_pipeline.duckdb_ops.s3_reader import ReadOnlyS3Database, open_read_only
+
+__all__ = [
+    "ConflictError",
+    "PublishResult",
+    "PublishUnconfirmedError",
+    "ReadOnlyS3Database",
+    "S3Credentials",
+    "S3DatabasePublisher",
+    "S3Location",
+    "WorkingCopy",
+    "is_s3_uri",
+    "make_s3_client",
+    "open_read_only",
+    "parse_s3_uri",
+]

@@ -1,0 +1,144 @@
+"""Validated activities -> Arrow tables for set-based loads (one column at a time, no row-by-row SQL).
+
+Derived values (UTC instant, date parts, pace, speed) are computed in SQL (merge_runs.sql); Python only splits
+the local timestamp into its wall-clock time and offset, which Arrow/DuckDB cannot do from an aware datetime
+without consulting a session time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import pyarrow as pa
+
+from myrunstreak_pipeline.models import Activity
+
+# runs columns copied straight from the model field of the same name, with their Arrow types.
+_DIRECT_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("activity_id", pa.string()),
+    ("activity_type", pa.string()),
+    ("distance_km", pa.float64()),
+    ("duration_seconds", pa.float64()),
+    ("calories", pa.int32()),
+    ("notes", pa.string()),
+    ("external_id", pa.string()),
+    ("source", pa.string()),
+    ("app_version", pa.string()),
+    ("device_type", pa.string()),
+    ("has_details", pa.bool_()),
+    ("has_details_gps", pa.bool_()),
+    ("start_latitude", pa.float64()),
+    ("start_longitude", pa.float64()),
+    ("heart_rate_average", pa.int32()),
+    ("heart_rate_min", pa.int32()),
+    ("heart_rate_max", pa.int32()),
+    ("cadence_average", pa.int32()),
+    ("cadence_min", pa.int32()),
+    ("cadence_max", pa.int32()),
+    ("body_weight_kg", pa.float64()),
+    ("how_felt", pa.string()),
+    ("terrain", pa.string()),
+    ("weather_type", pa.string()),
+    ("temperature_celsius", pa.float64()),
+    ("temperature_apparent_celsius", pa.float64()),
+    ("temperature_wind_chill_celsius", pa.float64()),
+    ("humidity_percent", pa.int32()),
+    ("wind_speed_kph", pa.int32()),
+    ("is_race", pa.bool_()),
+    ("is_treadmill", pa.bool_()),
+    ("is_bad_hr", pa.bool_()),
+    ("is_bad_elevation", pa.bool_()),
+    ("is_cooper_test", pa.bool_()),
+    ("elevation_gain_m", pa.float64()),
+    ("elevation_loss_m", pa.float64()),
+    ("elevation_ascent_m", pa.float64()),
+    ("elevation_descent_m", pa.float64()),
+    ("elevation_min_m", pa.float64()),
+    ("elevation_net_m", pa.float64()),
+    ("speed_variability", pa.float64()),
+    ("moon_phase", pa.float64()),
+    ("sunrise_local", pa.string()),
+    ("sunset_local", pa.string()),
+    ("country_code", pa.string()),
+    ("country", pa.string()),
+    ("state", pa.string()),
+    ("city", pa.string()),
+    ("sync_date_time_utc", pa.timestamp("us")),
+    ("created_at_utc", pa.timestamp("us")),
+    ("updated_at_utc", pa.timestamp("us")),
+]
+
+_MINUTE = timedelta(minutes=1)
+
+
+def runs_table(activities: Sequence[Activity], raw_start_strings: Sequence[str | None]) -> pa.Table:
+    """The ``staged_runs`` relation consumed by merge_runs.sql."""
+    fields = [activity.__dict__ for activity in activities]
+    columns = {name: pa.array([f[name] for f in fields], type=arrow_type) for name, arrow_type in _DIRECT_COLUMNS}
+    starts = [f["start_date_time_local"] for f in fields]
+    columns["start_date_time_local"] = pa.array([s.replace(tzinfo=None) for s in starts], type=pa.timestamp("us"))
+    columns["utc_offset_minutes"] = pa.array([s.utcoffset() // _MINUTE for s in starts], type=pa.int32())
+    columns["start_date_time_local_raw"] = pa.array(
+        [raw if raw is not None else s.isoformat() for raw, s in zip(raw_start_strings, starts)], type=pa.string()
+    )
+    return pa.table(columns)
+
+
+def raw_table(activities: Sequence[Activity], payloads: Sequence[str]) -> pa.Table:
+    """The ``staged_raw`` relation: id, payload JSON text, the payload's dateUpdatedUTC."""
+    return pa.table(
+        {
+            "activity_id": pa.array([a.activity_id for a in activities], type=pa.string()),
+            "payload": pa.array(payloads, type=pa.string()),
+            "updated_at_utc": pa.array([a.updated_at_utc for a in activities], type=pa.timestamp("us")),
+        }
+    )
+
+
+def laps_table(activities: Sequence[Activity]) -> pa.Table:
+    rows = [(a.activity_id, number, lap) for a in activities for number, lap in enumerate(a.laps or (), start=1)]
+    return pa.table(
+        {
+            "activity_id": pa.array([r[0] for r in rows], type=pa.string()),
+            "lap_number": pa.array([r[1] for r in rows], type=pa.int32()),
+            "lap_type": pa.array([r[2].lap_type for r in rows], type=pa.string()),
+            "end_duration_seconds": pa.array([r[2].end_duration_seconds for r in rows], type=pa.float64()),
+            "end_distance_km": pa.array([r[2].end_distance_km for r in rows], type=pa.float64()),
+        }
+    )
+
+
+def recordings_table(activities: Sequence[Activity]) -> pa.Table:
+    recorded = [a for a in activities if a.recording_keys is not None]
+    return pa.table(
+        {
+            "activity_id": pa.array([a.activity_id for a in recorded], type=pa.string()),
+            "recording_keys": pa.array([a.recording_keys for a in recorded], type=pa.list_(pa.string())),
+            "recording_values": pa.array(
+                [a.recording_values for a in recorded], type=pa.list_(pa.list_(pa.float64()))
+            ),
+            "pause_indexes": pa.array([a.pause_indexes for a in recorded], type=pa.list_(pa.int32())),
+            "sample_count": pa.array([a.sample_count for a in recorded], type=pa.int32()),
+        }
+    )
+
+
+def quarantine_table(rows: Sequence[tuple[str | None, str, str]]) -> pa.Table:
+    """(activity_id, payload text, reason) rows."""
+    return pa.table(
+        {
+            "activity_id": pa.array([r[0] for r in rows], type=pa.string()),
+            "payload": pa.array([r[1] for r in rows], type=pa.string()),
+            "reason": pa.array([r[2] for r in rows], type=pa.string()),
+        }
+    )
+
+
+def key_value_table(mapping: dict[str, str]) -> pa.Table:
+    return pa.table(
+        {
+            "key": pa.array(list(mapping), type=pa.string()),
+            "value": pa.array(list(mapping.values()), type=pa.string()),
+        }
+    )

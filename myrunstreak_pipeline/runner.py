@@ -1,0 +1,112 @@
+"""``myrunstreak run [--full]``: materialize the asset graph through Dagster, in this process.
+
+Incremental by default: the years changed upstream since the stored cursor (plus deletions found by id
+reconciliation) through the current year, as ONE single-run backfill, then details and analytics.
+``--full`` loads the whole history as one single-run backfill. Runs are recorded in DAGSTER_HOME's
+instance (default ``.myrunstreak/dagster_home``) so ``dagster dev`` shows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from pathlib import Path
+
+DEFAULT_DAGSTER_HOME = Path(".myrunstreak") / "dagster_home"
+INSTANCE_TEMPLATE = Path(__file__).with_name("dagster_instance.yaml")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--full", action="store_true", help="reload the whole history (one single-run backfill)")
+
+
+def ensure_dagster_home() -> Path:
+    """DAGSTER_HOME (absolute), created with the project's dagster.yaml when it has none."""
+    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def command(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    home = ensure_dagster_home()
+    import dagster as dg  # heavy: imported only when a run is actually made
+
+    from myrunstreak_pipeline.definitions import build_defs
+    from myrunstreak_pipeline.defs.automation import range_tags
+    from myrunstreak_pipeline.settings import Settings
+
+    settings = Settings.from_env()
+    job = build_defs(settings).resolve_job_def("sync_job")
+    keys = job.partitions_def.get_partition_keys()
+    first, tags, why = plan_run(settings, keys, full=args.full)
+    count = len(keys) - keys.index(first)
+    print(f"{why}: partitions {first}..{keys[-1]} ({count} of {len(keys)}) in one run; DAGSTER_HOME={home}")
+    if first == keys[-1]:  # one partition: a plain partitioned run
+        selection = {"partition_key": first, "tags": tags}
+    else:  # a range: ONE single-run backfill (range tags)
+        selection = {"tags": {**range_tags(first, keys[-1]), **tags}}
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        **selection,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}}},
+        raise_on_error=False,
+    )
+    print(progress_summary(result, count))
+    print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f} s")
+    return 0 if result.success else 1
+
+
+def plan_run(settings, keys: list[str], *, full: bool) -> tuple[str, dict[str, str], str]:
+    """(first partition to load, extra run tags, reason). The last partition is always the current year."""
+    from myrunstreak_pipeline.defs.changes import plan_changes
+    from myrunstreak_pipeline.defs.common import CURSOR_KEY, UPDATED_SINCE_TAG
+    from myrunstreak_pipeline.duckdb_ops import RunRepository
+    from myrunstreak_pipeline.errors import MyRunStreakError
+    from myrunstreak_pipeline.resources import DuckDBStorage
+    from myrunstreak_pipeline.smashrun.client import SmashRunClient
+
+    if full:
+        return keys[0], {}, "full history"
+    storage = DuckDBStorage.from_settings(settings)
+    try:
+        with storage.reader() as db:
+            cursor = RunRepository(db.connection).get_sync_state(CURSOR_KEY)
+    except MyRunStreakError:
+        cursor = None
+    if not cursor:
+        return keys[0], {}, "no sync cursor yet, so the full history"
+    with SmashRunClient.from_settings(settings) as client:
+        plan = plan_changes(client, storage, float(cursor))
+    changed = [year for year in plan.years if year in keys]
+    first = min([*changed, keys[-1]])
+    new_cursor = max(float(cursor), plan.new_cursor or 0.0)
+    note = f"; {plan.note}" if plan.note else ""
+    why = f"incremental ({len(plan.updated_years)} year(s) updated, {len(plan.deleted_years)} with deletions{note})"
+    return first, {UPDATED_SINCE_TAG: str(int(new_cursor))}, why
+
+
+def progress_summary(result, partitions: int) -> str:
+    done = {e.partition for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "runs"}
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    runs, details = meta.get("runs", {}), meta.get("raw_activity_details", {})
+
+    def value(metadata, key, default="?"):
+        return metadata[key].value if key in metadata else default
+
+    lines = [
+        f"partitions done {len(done)}/{partitions}",
+        f"activities loaded {value(runs, 'loaded')} (quarantined {value(runs, 'quarantined')}, "
+        f"flagged deleted {value(runs, 'marked_deleted')})",
+        f"detail requests used {value(details, 'detail_requests_used')}/{value(details, 'detail_request_budget')}, "
+        f"runs still needing details {value(details, 'runs_needing_details')}",
+    ]
+    failed = [e.step_key for e in result.all_events if e.is_step_failure]
+    if failed:
+        lines.append(f"failed steps: {', '.join(failed)} (see the run in the Dagster UI)")
+    return "; ".join(lines)

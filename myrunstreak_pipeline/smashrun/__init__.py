@@ -1,0 +1,1 @@
+"""SmashRun room: API client, OAuth token store, and the offline sandbox server (import submodules directly)."""

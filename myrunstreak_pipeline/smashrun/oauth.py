@@ -1,0 +1,391 @@
+"""SmashRun OAuth2: the token file, the two kinds of credentials, and the authorization-code flow.
+
+Two credential kinds (smashrun-api.md §2):
+
+* ``UserToken`` - a user-level token from ``SMASHRUN_ACCESS_TOKEN``. It cannot be refreshed; a 401 means
+  the user must fetch a new one.
+* ``AppToken`` - an app's token (``SMASHRUN_CLIENT_ID`` + ``SMASHRUN_CLIENT_SECRET``) kept in
+  ``SMASHRUN_TOKEN_FILE``. It is refreshed proactively at half-life (SmashRun's refresh token expires too,
+  so waiting for the access token to expire is too late), once on a server 401, and every rotated token is
+  persisted atomically.
+
+Secrets never reach logs, exception messages or reprs: the token dict type redacts its repr, and the
+requests-oauthlib / oauthlib / urllib3 loggers (which print whole token dicts at DEBUG) are pinned to
+WARNING by ``quiet_secret_logging``.
+"""
+
+from __future__ import annotations
+
+import http.server
+import ipaddress
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any, Callable
+
+from oauthlib.oauth2 import OAuth2Error
+from requests_oauthlib import OAuth2Session
+
+from myrunstreak_pipeline.errors import MyRunStreakError
+
+log = logging.getLogger(__name__)
+
+SCOPE = ["read_activity"]  # least privilege: the pipeline only reads
+AUTHORIZE_PATH = "/oauth2/authenticate"
+TOKEN_PATH = "/oauth2/token"
+USER_LEVEL_CLIENT_ID = "client"  # SmashRun's client id for user-level (explorer) tokens
+# Refresh when less than this share of the token's lifetime remains (half-life), or less than this many
+# seconds remain when the lifetime is unknown (6 weeks of SmashRun's 12-week tokens).
+REFRESH_AT_REMAINING_FRACTION = 0.5
+REFRESH_AT_REMAINING_SECONDS = 6 * 7 * 24 * 3600
+REAUTH_HINT = "run `myrunstreak auth` to authorize again (it rewrites SMASHRUN_TOKEN_FILE)"
+
+_SECRET_LOGGERS = ("requests_oauthlib", "oauthlib", "urllib3", "http.client")
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def quiet_secret_logging() -> None:
+    """Pin the loggers that print tokens/bodies at DEBUG to WARNING (reliability-guide §3.3)."""
+    for name in _SECRET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:  # NOTSET (0) too: it would inherit a DEBUG root
+            logger.setLevel(logging.WARNING)
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_transport(*urls: str) -> None:
+    """Refuse plain HTTP except to a loopback host (the sandbox), where nothing leaves the machine.
+
+    oauthlib refuses every ``http://`` URL unless OAUTHLIB_INSECURE_TRANSPORT is set; we set it only once
+    every configured URL has been checked to be HTTPS or loopback.
+    """
+    insecure = [u for u in urls if not u.lower().startswith("https://")]
+    for url in insecure:
+        if not is_loopback_url(url):
+            host = urllib.parse.urlsplit(url).hostname
+            raise MyRunStreakError(
+                f"refusing to send SmashRun credentials over plain HTTP to {host!r}",
+                hint="use an https:// SMASHRUN_API_BASE / SMASHRUN_AUTH_BASE (plain http is allowed only for "
+                "127.0.0.1 / localhost, e.g. the sandbox)",
+            )
+    if insecure:
+        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+
+class Token(dict):
+    """A token dict (what requests-oauthlib expects) whose repr/str never show the secrets."""
+
+    _SECRET_KEYS = ("access_token", "refresh_token", "id_token")
+
+    def __repr__(self) -> str:
+        shown = {k: ("<redacted>" if k in self._SECRET_KEYS else v) for k, v in self.items()}
+        return f"Token({shown})"
+
+    __str__ = __repr__
+
+
+class RedactingOAuth2Session(OAuth2Session):
+    """``OAuth2Session`` whose repr names the client only (the default would not, but keep it explicit)."""
+
+    def __repr__(self) -> str:
+        return f"<RedactingOAuth2Session client_id={self.client_id!r} token=<redacted>>"
+
+
+def with_expiry(token: dict[str, Any], now: float) -> Token:
+    """Copy ``token`` adding the absolute ``expires_at`` (and ``obtained_at``) it needs to survive a reload.
+
+    oauthlib decides expiry from ``expires_at``; a stored token with only ``expires_in`` looks fresh after
+    every reload (requests-oauthlib #516).
+    """
+    out = Token(token)
+    if out.get("expires_at") is None and out.get("expires_in") is not None:
+        out["expires_at"] = now + float(out["expires_in"])
+    out.setdefault("obtained_at", now)
+    return out
+
+
+class TokenFile:
+    """The app token on disk: JSON, mode 0600, replaced atomically (temp file + fsync + os.replace)."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path).expanduser()
+
+    def __repr__(self) -> str:
+        return f"TokenFile({str(self.path)!r})"
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def load(self) -> Token:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise MyRunStreakError(f"no SmashRun token file at {self.path}", hint=REAUTH_HINT) from None
+        except OSError as error:
+            raise MyRunStreakError(f"cannot read the SmashRun token file {self.path}: {error.strerror}") from None
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
+            # Never echo the content: it is (or was meant to be) a secret.
+            raise MyRunStreakError(f"the SmashRun token file {self.path} is not a valid token", hint=REAUTH_HINT)
+        return Token(data)
+
+    def save(self, token: dict[str, Any]) -> None:
+        token = with_expiry(token, time.time())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # mkstemp creates the file with mode 0600 from the start: the secret is never world-readable.
+        fd, tmp_name = tempfile.mkstemp(prefix=".token-", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(dict(token), handle, indent=2, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp_name, 0o600)
+            os.replace(tmp_name, self.path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not supported everywhere (e.g. some network filesystems).
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class UserToken:
+    """A user-level token (SMASHRUN_ACCESS_TOKEN): sent as a Bearer header, never refreshable."""
+
+    can_refresh = False
+    client_id = USER_LEVEL_CLIENT_ID
+
+    def __init__(self, access_token: str):
+        if not access_token:
+            raise MyRunStreakError("SMASHRUN_ACCESS_TOKEN is empty")
+        self._token = Token(access_token=access_token, token_type="Bearer")
+
+    def __repr__(self) -> str:
+        return "UserToken(<redacted>)"
+
+    def token(self) -> Token:
+        return self._token
+
+    def needs_refresh(self, now: float | None = None) -> bool:
+        return False
+
+    def refresh(self, session: OAuth2Session) -> Token:
+        raise MyRunStreakError(
+            "SmashRun rejected the access token (HTTP 401)",
+            hint="SMASHRUN_ACCESS_TOKEN is a user-level token and cannot be refreshed: get a new one from the "
+            "SmashRun API explorer, or set SMASHRUN_CLIENT_ID + SMASHRUN_CLIENT_SECRET and run `myrunstreak auth`",
+        )
+
+    def session_kwargs(self) -> dict[str, Any]:
+        return {}
+
+
+class AppToken:
+    """An app token kept in a ``TokenFile``; refreshes proactively and persists every rotation."""
+
+    can_refresh = True
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        store: TokenFile,
+        auth_base: str,
+        clock: Callable[[], float] = time.time,
+    ):
+        if not client_id or not client_secret:
+            raise MyRunStreakError("SMASHRUN_CLIENT_ID and SMASHRUN_CLIENT_SECRET must both be set")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.store = store
+        self.token_url = auth_base.rstrip("/") + TOKEN_PATH
+        self._clock = clock
+        self._lock = threading.Lock()  # one refresher per process
+        self._token = store.load()
+
+    def __repr__(self) -> str:
+        return f"AppToken(client_id={self.client_id!r}, store={self.store!r}, secret=<redacted>)"
+
+    def token(self) -> Token:
+        return self._token
+
+    def session_kwargs(self) -> dict[str, Any]:
+        # requests-oauthlib's own expiry refresh (TokenExpiredError) uses these; SmashRun wants the client
+        # credentials in the form body, and token_updater persists what it gets.
+        return {
+            "auto_refresh_url": self.token_url,
+            "auto_refresh_kwargs": {"client_id": self.client_id, "client_secret": self._client_secret},
+            "token_updater": self._persist,
+        }
+
+    def needs_refresh(self, now: float | None = None) -> bool:
+        """True once less than half the token's lifetime remains (``now`` defaults to this source's clock)."""
+        now = self._clock() if now is None else now
+        expires_at = self._token.get("expires_at")
+        if expires_at is None:
+            return False  # unknown lifetime: rely on the 401 path
+        remaining = float(expires_at) - now
+        obtained_at = self._token.get("obtained_at")
+        if obtained_at is not None and float(expires_at) > float(obtained_at):
+            lifetime = float(expires_at) - float(obtained_at)
+            return remaining < lifetime * REFRESH_AT_REMAINING_FRACTION
+        return remaining < REFRESH_AT_REMAINING_SECONDS
+
+    def refresh(self, session: OAuth2Session) -> Token:
+        """Exchange the refresh token now, persist the (rotated) result and install it on ``session``."""
+        with self._lock:
+            refresh_token = self._token.get("refresh_token")
+            if not refresh_token:
+                raise MyRunStreakError("the stored SmashRun token has no refresh token", hint=REAUTH_HINT)
+            try:
+                new = session.refresh_token(self.token_url, refresh_token=refresh_token, timeout=(10, 60))
+            except OAuth2Error as error:
+                # error.description comes from the server; only the standard error code is shown.
+                raise MyRunStreakError(
+                    f"SmashRun refused to refresh the access token ({error.error})", hint=REAUTH_HINT
+                ) from None
+            token = self._persist(new)
+            session.token = token
+            log.info("refreshed the SmashRun access token (expires at %s)", token.get("expires_at"))
+            return token
+
+    def _persist(self, token: dict[str, Any]) -> Token:
+        now = self._clock()
+        token = Token(token)
+        if token.get("expires_in") is not None:  # measure the lifetime on our clock, not oauthlib's
+            token["expires_at"] = now + float(token["expires_in"])
+        token["obtained_at"] = now
+        token = with_expiry(token, now)
+        self.store.save(token)
+        self._token = token
+        return token
+
+
+# --------------------------------------------------------------------------- authorization-code flow
+
+
+class _CallbackServer(http.server.HTTPServer):
+    result: dict[str, str] | None = None
+
+
+class _CallbackHandler(http.server.BaseHTTPRequestHandler):
+    server: _CallbackServer
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        parsed = urllib.parse.urlsplit(self.path)
+        if parsed.path != "/callback":
+            self.send_error(404)
+            return
+        params = dict(urllib.parse.parse_qsl(parsed.query))
+        self.server.result = params
+        ok = "code" in params and "error" not in params
+        body = (
+            b"<html><head><title>myrunstreak</title></head><body>"
+            + (b"Authorized. You can close this tab." if ok else b"Authorization failed; see the terminal.")
+            + b"</body></html>"
+        )
+        self.send_response(200 if ok else 400)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # the default logs the request line, which contains the authorization code
+
+
+def authorize(
+    client_id: str,
+    client_secret: str,
+    auth_base: str,
+    store: TokenFile,
+    open_url: Callable[[str], Any] | None = None,
+    timeout: float = 300.0,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> Token:
+    """Run the authorization-code flow with a one-shot loopback redirect listener and store the token.
+
+    ``open_url(url)`` is called with the authorize URL (a browser opener in the CLI; tests follow it with
+    plain HTTP). Waits at most ``timeout`` seconds for the redirect.
+    """
+    quiet_secret_logging()
+    auth_base = auth_base.rstrip("/")
+    require_secure_transport(auth_base)
+    server = _CallbackServer((host, port), _CallbackHandler)
+    server.timeout = 0.2
+    redirect_uri = f"http://{host}:{server.server_address[1]}/callback"
+    session = RedactingOAuth2Session(client_id, redirect_uri=redirect_uri, scope=SCOPE)
+    url, state = session.authorization_url(auth_base + AUTHORIZE_PATH)
+
+    stop = threading.Event()
+
+    def serve() -> None:
+        deadline = time.monotonic() + timeout
+        while server.result is None and not stop.is_set() and time.monotonic() < deadline:
+            server.handle_request()
+
+    thread = threading.Thread(target=serve, name="oauth-callback", daemon=True)
+    thread.start()
+    try:
+        if open_url is not None:
+            open_url(url)
+        thread.join(timeout + 1.0)
+    finally:
+        stop.set()
+        thread.join(2.0)
+        server.server_close()
+
+    params = server.result
+    if params is None:
+        raise MyRunStreakError(
+            f"no authorization arrived within {timeout:.0f} s", hint="open the printed URL in a browser and approve"
+        )
+    if "error" in params:
+        raise MyRunStreakError(f"SmashRun denied the authorization ({params['error']})")
+    if params.get("state") != state:
+        raise MyRunStreakError("the authorization redirect carried the wrong state; try again")
+    if not params.get("code"):
+        raise MyRunStreakError("the authorization redirect carried no code; try again")
+    try:
+        token = session.fetch_token(
+            auth_base + TOKEN_PATH,
+            code=params["code"],
+            client_secret=client_secret,
+            include_client_id=True,  # SmashRun takes the client credentials in the form body
+            timeout=(10, 60),
+        )
+    except OAuth2Error as error:
+        raise MyRunStreakError(f"SmashRun refused the authorization code ({error.error})", hint=REAUTH_HINT) from None
+    token = with_expiry(token, time.time())
+    store.save(token)
+    return token

@@ -1,0 +1,70 @@
+"""``myrunstreak sandbox``: serve the offline SmashRun (API + OAuth on one port) until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from pathlib import Path
+
+from myrunstreak_pipeline.errors import MyRunStreakError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
+    parser.add_argument("--data", metavar="FILE.json", help="JSON array of full SmashRun activity objects")
+    parser.add_argument("--years", type=int, default=3, help="years of synthetic history (without --data)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic athlete")
+    parser.add_argument("--token", default="sandbox-token", help="pre-registered access token")
+    parser.add_argument("--rate-limit", type=int, default=250, help="requests per token per hour (0 = off)")
+    parser.add_argument("--client-id", help="register an OAuth app with this id (needs --client-secret)")
+    parser.add_argument("--client-secret", help="secret of the --client-id app")
+
+
+def load_activities(path: str) -> list[dict]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MyRunStreakError(f"--data file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise MyRunStreakError(f"--data file {path} is not readable JSON: {error}",
+                               hint="it must be a JSON array of SmashRun activity objects") from None
+    return data
+
+
+def command(args: argparse.Namespace) -> int:
+    from myrunstreak_pipeline.smashrun.sandbox import SandboxServer  # keep `myrunstreak --help` light
+
+    if bool(args.client_id) != bool(args.client_secret):
+        raise MyRunStreakError("--client-id and --client-secret go together")
+    activities = load_activities(args.data) if args.data else None
+    try:
+        server = SandboxServer(activities=activities, years=args.years, seed=args.seed, token=args.token,
+                               rate_limit=args.rate_limit or None, host=args.host, port=args.port)
+    except ValueError as error:
+        raise MyRunStreakError(f"cannot build the sandbox athlete: {error}") from None
+    if args.client_id:
+        server.register_client(args.client_id, args.client_secret)
+    try:
+        server.start()
+    except OSError as error:
+        raise MyRunStreakError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+                               hint="pick another --port (0 = any free port)") from None
+    try:
+        print(f"SmashRun sandbox serving {len(server.athlete)} activities at {server.base_url}")
+        print("export the following to point myrunstreak at it:")
+        print(f"  export SMASHRUN_API_BASE={server.api_base}")
+        print(f"  export SMASHRUN_AUTH_BASE={server.auth_base}")
+        if args.token:
+            print(f"  export SMASHRUN_ACCESS_TOKEN={args.token}")
+        if args.client_id:
+            print(f"  export SMASHRUN_CLIENT_ID={args.client_id}")
+            print("  export SMASHRUN_CLIENT_SECRET=<the --client-secret you passed>")
+        print("Ctrl-C to stop.", flush=True)
+        threading.Event().wait()  # until KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

@@ -1,0 +1,125 @@
+"""Versioned migrations: in order, each in one transaction, recorded, idempotent; upgrades keep the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from myrunstreak_pipeline.duckdb_ops import DuckDBManager, RunRepository, migrate
+from myrunstreak_pipeline.duckdb_ops.migrations import applied_versions, discover
+from myrunstreak_pipeline.errors import MyRunStreakError
+from myrunstreak_pipeline.sql import sql_files
+from myrunstreak_pipeline_tests.fixtures import payloads
+from myrunstreak_pipeline_tests.test_duckdb_ops import snapshot
+
+LATEST = max(migration.version for migration in discover())
+
+
+def test_fresh_database_gets_every_migration_once(tmp_path: Path):
+    path = tmp_path / "fresh.duckdb"
+    with DuckDBManager(path) as manager:
+        assert manager.applied_migrations == [m.version for m in discover()]
+        assert manager.schema_version() == LATEST
+        names = manager.connection.execute("SELECT version, name FROM schema_version ORDER BY version").fetchall()
+        assert names == [(m.version, m.name) for m in discover()]
+    with DuckDBManager(path) as again:  # re-opening applies nothing
+        assert again.applied_migrations == []
+        assert again.schema_version() == LATEST
+
+
+def test_migration_files_are_well_named():
+    files = sql_files("migrations")
+    assert files and files[0].name == "v001_initial_schema.sql"
+    assert [m.path for m in discover()] == sorted(files, key=lambda p: int(p.name[1:4]))
+
+
+def _v001_database_with_data(path: Path) -> dict:
+    with DuckDBManager(path, apply_migrations=False) as manager:
+        assert migrate(manager.connection, target_version=1) == [1]
+        repo = RunRepository(manager.connection)
+        repo.upsert_activities([payloads.gps_run(1), payloads.manual_run(2), payloads.zero_duration_run(3)])
+        repo.upsert_activities([payloads.laps_and_pauses_run(4)], payload_kind="detail")
+        repo.upsert_activities([{"activityId": 5, "distance": -1}])
+        repo.set_sync_state({"summaries.updated_since": "1700000000"})
+        repo.mark_deleted([2])
+        assert manager.schema_version() == 1
+        return snapshot(manager.connection)
+
+
+def test_upgrade_from_v001_keeps_the_data(tmp_path: Path):
+    path = tmp_path / "old.duckdb"
+    before = _v001_database_with_data(path)
+    assert sum(len(rows) for rows in before.values()) > 8
+    with DuckDBManager(path) as manager:
+        assert manager.applied_migrations == [m.version for m in discover() if m.version > 1]
+        assert manager.schema_version() == LATEST
+        assert snapshot(manager.connection) == before
+        # and the upgraded database keeps working
+        RunRepository(manager.connection).upsert_activities([payloads.treadmill_run(6)])
+
+
+def test_upgrade_through_a_data_migration(tmp_path: Path):
+    """A later migration that adds and backfills a column runs over existing rows; nothing else changes."""
+    path = tmp_path / "old.duckdb"
+    before = _v001_database_with_data(path)
+    extra = tmp_path / "v900_add_distance_miles.sql"
+    extra.write_text(
+        "ALTER TABLE runs ADD COLUMN distance_miles DOUBLE;\n"
+        "UPDATE runs SET distance_miles = distance_km / 1.609344;\n"
+    )
+    migrations = discover([*sql_files("migrations"), extra])
+    connection = duckdb.connect(str(path))
+    try:
+        applied = migrate(connection, migrations=migrations)
+        assert applied[-1] == 900 and applied_versions(connection)[-1] == 900
+        miles = connection.execute("SELECT activity_id, distance_miles FROM runs ORDER BY 1").fetchall()
+        assert miles[0] == ("1", pytest.approx(9.74928 / 1.609344))
+        after = snapshot(connection)
+        assert after["laps"] == before["laps"] and after["recording_data"] == before["recording_data"]
+        assert after["raw_activities"] == before["raw_activities"] and after["quarantine"] == before["quarantine"]
+        assert [row[:-1] for row in after["runs"]] == before["runs"]  # same rows, one new column
+        assert migrate(connection, migrations=migrations) == []
+    finally:
+        connection.close()
+
+
+def test_failing_migration_rolls_back_and_keeps_the_version(tmp_path: Path):
+    path = tmp_path / "old.duckdb"
+    before = _v001_database_with_data(path)
+    broken = tmp_path / "v901_broken.sql"
+    broken.write_text("ALTER TABLE runs ADD COLUMN half_done INTEGER;\nSELECT * FROM no_such_table;\n")
+    connection = duckdb.connect(str(path))
+    try:
+        migrations = [m for m in discover() if m.version == 1] + discover([broken])
+        with pytest.raises(duckdb.Error):
+            migrate(connection, migrations=migrations)
+        assert applied_versions(connection) == [1]
+        columns = {row[0] for row in connection.execute("DESCRIBE runs").fetchall()}
+        assert "half_done" not in columns
+        assert snapshot(connection) == before
+    finally:
+        connection.close()
+
+
+def test_badly_named_or_duplicate_migrations_are_rejected(tmp_path: Path):
+    bad = tmp_path / "2_add_x.sql"
+    bad.write_text("SELECT 1;")
+    with pytest.raises(MyRunStreakError, match="vNNN_name"):
+        discover([bad])
+    a, b = tmp_path / "v005_a.sql", tmp_path / "v005_b.sql"
+    a.write_text("SELECT 1;")
+    b.write_text("SELECT 1;")
+    with pytest.raises(MyRunStreakError, match="share a version"):
+        discover([a, b])
+
+
+def test_database_newer_than_the_code_is_refused(tmp_path: Path):
+    path = tmp_path / "future.duckdb"
+    with DuckDBManager(path) as manager:
+        manager.connection.execute("INSERT INTO schema_version (version, name) VALUES (999, 'from_the_future')")
+    with pytest.raises(MyRunStreakError, match="newer than this code"):
+        DuckDBManager(path)
+    with DuckDBManager(path, read_only=True) as reader:  # reading is still allowed
+        assert reader.schema_version() == 999

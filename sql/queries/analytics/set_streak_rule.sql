@@ -1,0 +1,2 @@
+-- $min_km, $mode: replace the one-row rule (validated in Python and by the table's CHECKs).
+INSERT OR REPLACE INTO streak_rule (id, min_km, mode, updated_at) VALUES (1, $min_km, $mode, now()::TIMESTAMP);

@@ -1,0 +1,23 @@
+-- The `myrunstreak streak --json` numbers as of a local $today under the rule ($min_km, $mode):
+-- the current streak, the longest streak and the number of streaks (days after $today are ignored).
+WITH all_streaks AS (
+    SELECT * FROM streaks_through($today, $min_km, $mode)
+),
+longest AS (
+    SELECT start_date, end_date, days, years_days FROM all_streaks ORDER BY streak_rank LIMIT 1
+)
+SELECT
+    c.status                               AS current_status,
+    c.days                                 AS current_days,
+    c.start_date                           AS current_start,
+    c.end_date                             AS current_end,
+    c.years_days                           AS current_years_days,
+    c.today_km,
+    c.needed_today_km,
+    coalesce(l.days, 0)                    AS longest_days,
+    l.start_date                           AS longest_start,
+    l.end_date                             AS longest_end,
+    coalesce(l.years_days, '0 years 0 days') AS longest_years_days,
+    (SELECT count(*) FROM all_streaks)     AS streak_count
+FROM current_streak_as_of($today, $min_km, $mode) AS c
+LEFT JOIN longest AS l ON true;
