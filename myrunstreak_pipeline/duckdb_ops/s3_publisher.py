@@ -273,7 +273,7 @@ class S3DatabasePublisher:
                 "apply() must close all of its DuckDB connections before returning.",
             ) from None
         try:
-            tables = connection.execute(load_sql("queries/storage/user_tables.sql")).fetchall()
+            tables = connection.execute(load_sql("queries/s3/user_tables.sql")).fetchall()
             if ("main", "schema_version") not in tables:
                 raise MyRunStreakError(
                     f"refusing to publish {self.location}: the database has no schema_version table",

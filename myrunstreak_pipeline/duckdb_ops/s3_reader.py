@@ -127,7 +127,7 @@ class ReadOnlyS3Database:
         try:
             load_httpfs(connection)
             connection.execute(
-                load_sql("queries/storage/s3_create_secret.sql"),
+                load_sql("queries/s3/create_secret.sql"),
                 {
                     "key_id": credentials.key_id,
                     "secret": credentials.secret,
@@ -150,7 +150,7 @@ class ReadOnlyS3Database:
     def _attach(self) -> None:
         assert self._connection is not None and self._credentials is not None
         # ATTACH takes no bound parameters; the URI (never a credential) goes in as an escaped literal.
-        statement = load_sql("queries/storage/s3_attach_read_only.sql").format(
+        statement = load_sql("queries/s3/attach_read_only.sql").format(
             database_literal=_sql_string_literal(self.location.uri)
         )
         try:

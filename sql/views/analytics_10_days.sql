@@ -28,20 +28,15 @@ FROM runs
 WHERE NOT deleted
 GROUP BY start_date;
 
--- Every run day with both rule checks (the streak audit, streak-rules section 5 item 2) and whether it
--- qualifies under the given rule: 'sum' = the day's runs add up to min_km; 'strict' = one run reaches it.
-CREATE OR REPLACE MACRO streak_day_audit(min_km, mode) AS TABLE
+-- run_days plus both rule checks and whether the day qualifies under the given rule:
+-- 'sum' = the day's runs add up to min_km; 'strict' = one run reaches it alone.
+CREATE OR REPLACE MACRO run_days_judged(min_km, mode) AS TABLE
 WITH rule_values AS (
     -- each macro argument appears once: arguments are expanded textually (and may be subqueries)
     SELECT CAST(min_km AS DECIMAL(18, 9)) AS threshold_km, CAST(mode AS VARCHAR) AS rule_mode
 )
 SELECT
-    d.day,
-    d.run_count,
-    CAST(d.total_km_exact AS DOUBLE)                                             AS total_km,
-    d.longest_run_km,
-    d.longest_run_activity_id,
-    d.treadmill_runs,
+    d.*,
     d.total_km_exact >= r.threshold_km                                           AS sum_qualifies,
     d.longest_run_km_exact >= r.threshold_km                                     AS strict_qualifies,
     CASE r.rule_mode
@@ -53,6 +48,14 @@ SELECT
     r.rule_mode
 FROM run_days AS d
 CROSS JOIN rule_values AS r;
+
+-- The streak audit (streak-rules section 5 item 2): every run day, its total, both rule checks, the rule used.
+CREATE OR REPLACE MACRO streak_day_audit(min_km, mode) AS TABLE
+SELECT
+    day, run_count, CAST(total_km_exact AS DOUBLE) AS total_km, longest_run_km, longest_run_activity_id,
+    treadmill_runs, sum_qualifies, strict_qualifies, qualifies, CAST(threshold_km AS DOUBLE) AS threshold_km,
+    rule_mode
+FROM run_days_judged(min_km, mode);
 
 CREATE OR REPLACE MACRO qualifying_days(min_km, mode) AS TABLE
 SELECT * EXCLUDE (qualifies, threshold_km, rule_mode) FROM streak_day_audit(min_km, mode) WHERE qualifies;

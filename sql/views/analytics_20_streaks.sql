@@ -50,8 +50,7 @@ latest AS (
 ),
 today_runs AS (
     SELECT a.total_km_exact, a.qualifies
-    FROM (SELECT day, CAST(total_km AS DECIMAL(18, 9)) AS total_km_exact, qualifies
-          FROM streak_day_audit(min_km, mode)) AS a
+    FROM run_days_judged(min_km, mode) AS a
     JOIN rule_values AS r ON a.day = r.as_of
 ),
 status AS (

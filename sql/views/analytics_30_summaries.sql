@@ -16,13 +16,12 @@ SELECT
     d.longest_run_activity_id,
     d.elevation_gain_m,
     d.treadmill_runs,
-    a.qualifies,
-    a.sum_qualifies,
-    a.strict_qualifies
-FROM run_days AS d
-JOIN streak_audit AS a USING (day);
+    d.qualifies,
+    d.sum_qualifies,
+    d.strict_qualifies
+FROM run_days_judged((SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule)) AS d;
 
--- Rollup of run_days to periods: `period` is a date_trunc unit ('week' is ISO, starting on Monday).
+-- Rollup of the run days (judged by the stored rule) to periods: `period` is a date_trunc unit ('week' is ISO, starting on Monday).
 CREATE OR REPLACE MACRO period_summary(period) AS TABLE
 SELECT
     CAST(date_trunc(period, d.day) AS DATE)                                      AS period_start,
@@ -34,11 +33,10 @@ SELECT
     max(d.longest_run_km)                                                        AS longest_run_km,
     arg_max(d.longest_run_activity_id, d.longest_run_km)                        AS longest_run_activity_id,
     count(*)                                                                     AS days_run,
-    count(*) FILTER (WHERE a.qualifies)                                          AS qualifying_days,
-    count(*) FILTER (WHERE a.strict_qualifies)                                   AS strict_qualifying_days,
+    count(*) FILTER (WHERE d.qualifies)                                          AS qualifying_days,
+    count(*) FILTER (WHERE d.strict_qualifies)                                   AS strict_qualifying_days,
     sum(d.elevation_gain_m)                                                      AS elevation_gain_m
-FROM run_days AS d
-JOIN streak_audit AS a USING (day)
+FROM run_days_judged((SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule)) AS d
 GROUP BY period_start;
 
 CREATE OR REPLACE VIEW weekly_summary AS
