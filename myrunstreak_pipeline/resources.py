@@ -101,8 +101,15 @@ class DuckDBStorage(dg.ConfigurableResource):
         """A read-only connection (fails fast with a MyRunStreakError while a writer holds the lock)."""
         from myrunstreak_pipeline.duckdb_ops import DuckDBManager
 
-        with self._local_copy(writable=False) as path, DuckDBManager(path, read_only=True) as manager:
-            yield manager
+        import duckdb
+
+        with self._local_copy(writable=False) as path:
+            try:
+                manager = DuckDBManager(path, read_only=True)
+            except duckdb.Error as error:  # e.g. a writer in this same process (different configuration)
+                raise MyRunStreakError(f"the database {path} is busy ({type(error).__name__})") from None
+            with manager:
+                yield manager
 
     @contextmanager
     def _local_copy(self, writable: bool) -> Iterator[str]:

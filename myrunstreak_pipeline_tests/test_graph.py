@@ -32,3 +32,89 @@ def test_full_backfill_materializes_every_asset_in_one_run(pipeline):
     runs_meta = runs_events[-1].materialization.metadata
     assert runs_meta["dagster/row_count"].value == len(pipeline.sandbox.athlete.activities)
     assert "distance_km" in {c.name for c in runs_meta["dagster/column_schema"].value.columns}
+
+
+SUMMARY_TABLES = {
+    "runs": ("first_loaded_at", "last_loaded_at"),
+    "raw_activities": ("fetched_at",),
+    "quarantine": ("quarantine_id", "quarantined_at"),
+}
+
+
+def _snapshots(pipeline) -> dict[str, list[tuple]]:
+    with pipeline.connect() as con:
+        return {table: table_snapshot(con, table, exclude) for table, exclude in SUMMARY_TABLES.items()}
+
+
+def test_partition_reruns_and_backfill_give_identical_tables(pipeline, tmp_path):
+    pipeline.monkeypatch.setenv("MYRUNSTREAK_DETAIL_BUDGET", "0")  # compare the summary path only
+    assert pipeline.materialize_full().success
+    backfilled = _snapshots(pipeline)
+    assert backfilled["runs"]
+
+    keys = pipeline.partition_keys()
+    for key in (keys[1], keys[-1]):  # re-running partitions changes nothing
+        assert pipeline.materialize_partition(key).success
+    assert _snapshots(pipeline) == backfilled
+    assert pipeline.materialize_full().success  # nor does a second backfill
+    assert _snapshots(pipeline) == backfilled
+
+    # a fresh database filled one partition per run ends up identical to the single-run backfill
+    pipeline.db_path = tmp_path / "per_partition.duckdb"
+    pipeline.monkeypatch.setenv("MYRUNSTREAK_DB", str(pipeline.db_path))
+    for key in keys:
+        assert pipeline.materialize_partition(key).success
+    per_partition = _snapshots(pipeline)
+    assert per_partition["runs"] == backfilled["runs"]
+    assert per_partition["raw_activities"] == backfilled["raw_activities"]
+
+
+def test_myrunstreak_run_full_then_incremental_through_the_cli(pipeline, tmp_path, monkeypatch, capsys):
+    from myrunstreak_pipeline import cli
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert cli.main(["run", "--full"]) == 0
+    full = capsys.readouterr().out
+    keys = pipeline.partition_keys()
+    assert f"partitions done {len(keys)}/{len(keys)}" in full
+    assert (tmp_path / "home" / "dagster.yaml").read_text().count("default_limit: 1") == 1
+
+    edited = sorted(pipeline.sandbox.athlete.visible_activities, key=lambda a: a["startDateTimeLocal"])[30]
+    pipeline.sandbox.athlete.edit_activity(edited["activityId"], distance=edited["distance"] + 2)
+    assert cli.main(["run"]) == 0
+    incremental = capsys.readouterr().out
+    first = edited["startDateTimeLocal"][:4]
+    assert f"partitions {first}..{keys[-1]}" in incremental
+    with pipeline.connect() as con:
+        distance = con.execute("SELECT distance_km FROM runs WHERE activity_id = ?", [str(edited["activityId"])]).fetchone()[0]
+    assert abs(distance - (edited["distance"] + 2)) < 1e-9
+
+    assert cli.main(["run"]) == 0  # nothing new: only the current year
+    assert f"partitions {keys[-1]}..{keys[-1]} (1 of {len(keys)})" in capsys.readouterr().out
+
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
+    assert len(instance.get_runs()) == 3  # the UI sees every run
+
+
+def test_sandbox_token_never_reaches_the_instance_storage(pipeline):
+    pipeline.sandbox.inject(status=503, count=1)  # a retried failure: error paths log too
+    assert pipeline.materialize_full().success
+    home = pipeline.instance.root_directory
+    token = pipeline.sandbox and "h5-secret-token-7c1f0e"
+    scanned = 0
+    import os
+
+    for folder, _dirs, files in os.walk(home):
+        for name in files:
+            data = open(os.path.join(folder, name), "rb").read()
+            scanned += len(data)
+            assert token.encode() not in data, f"token found in {os.path.join(folder, name)}"
+    assert scanned > 10_000  # the event log (SQLite) and compute logs were really there
+    for record in pipeline.instance.get_records_for_run(result_run_id(pipeline)).records:
+        assert token not in str(record.event_log_entry)
+
+
+def result_run_id(pipeline) -> str:
+    return pipeline.instance.get_runs(limit=1)[0].run_id

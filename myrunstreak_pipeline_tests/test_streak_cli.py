@@ -230,3 +230,14 @@ def test_console_script(design_db):
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == DESIGN_EXAMPLE + "\n"
+
+
+def test_reads_a_database_on_s3(design_db, s3_client, s3_db_uri, capsys):
+    bucket, key = s3_db_uri.removeprefix("s3://").split("/", 1)
+    s3_client.upload_file(str(design_db), bucket, key)
+    assert streak(["--db", s3_db_uri, "--today", "2026-11-26", "--json"]) == 0
+    assert capsys.readouterr().out == DESIGN_EXAMPLE + "\n"
+    streak(["--db", s3_db_uri, "--today", "2026-11-27"])
+    assert "(AT RISK, run today)" in capsys.readouterr().out
+    versions = s3_client.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+    assert len(versions) == 1  # reading never writes the object back

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from myrunstreak_pipeline.analytics import get_streak_rule, set_streak_rule, streak_report
+from myrunstreak_pipeline.analytics import get_streak_rule, set_streak_rule, set_streak_rule_from_env, streak_report
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline_tests.fixtures.analytics import daily_history, run
 
@@ -320,6 +320,19 @@ def test_invalid_rule_is_rejected_and_keeps_the_stored_rule(analytics_db, min_km
         set_streak_rule(analytics_db.con, min_km, mode)
     assert error.value.hint and "MYRUNSTREAK_STREAK_" in error.value.hint
     assert get_streak_rule(analytics_db.con).as_dict() == {"min_km": MILE, "mode": "sum"}
+
+
+def test_rule_from_env(analytics_db, monkeypatch):
+    monkeypatch.setenv("MYRUNSTREAK_STREAK_MIN_KM", "2.5")
+    monkeypatch.setenv("MYRUNSTREAK_STREAK_MODE", "STRICT")
+    assert set_streak_rule_from_env(analytics_db.con).as_dict() == {"min_km": 2.5, "mode": "strict"}
+    assert analytics_db.rows("SELECT min_km, mode FROM streak_rule") == [(2.5, "strict")]
+    monkeypatch.setenv("MYRUNSTREAK_STREAK_MIN_KM", "one mile")
+    with pytest.raises(MyRunStreakError, match="invalid streak rule"):
+        set_streak_rule_from_env(analytics_db.con)
+    monkeypatch.delenv("MYRUNSTREAK_STREAK_MIN_KM")
+    monkeypatch.delenv("MYRUNSTREAK_STREAK_MODE")
+    assert set_streak_rule_from_env(analytics_db.con).as_dict() == {"min_km": MILE, "mode": "sum"}
 
 
 def test_rule_table_holds_one_row_and_checks_mode(analytics_db):

@@ -105,7 +105,8 @@ def format_card(card: dict) -> str:
     else:
         lines.append("  Longest streak : none yet")
     lines.append(f"  Streaks        : {card['streak_count']:,}")
-    lines.append(f"  Today          : {_km(card['today']['km'])}; still needed today: {_km(card['today']['needed_km'])}")
+    today = card["today"]
+    lines.append(f"  Today          : {_km(today['km'])}; still needed today: {_km(today['needed_km'])}")
     distance = card["distance_km"]
     lines.append(f"  This week      : {_km(distance['week'])}")
     lines.append(f"  This month     : {_km(distance['month'])}")

@@ -63,3 +63,19 @@ def resolve_rule(con, min_km: float | None, mode: str | None) -> StreakRule:
         return StreakRule(min_km=min_km, mode=mode)
     stored = get_streak_rule(con)
     return StreakRule(min_km=stored.min_km if min_km is None else min_km, mode=mode or stored.mode)
+
+
+def set_streak_rule_from_env(con) -> StreakRule:
+    """Store the rule configured by MYRUNSTREAK_STREAK_MIN_KM / MYRUNSTREAK_STREAK_MODE (defaults: one mile,
+    'sum'). For the writer, after migrations, so views and readers follow the configured rule."""
+    from myrunstreak_pipeline.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        raise MyRunStreakError(
+            f"invalid streak rule in the environment: {error}",
+            hint="MYRUNSTREAK_STREAK_MIN_KM is a distance in km (e.g. 1.609344); "
+            "MYRUNSTREAK_STREAK_MODE is 'sum' or 'strict'",
+        ) from error
+    return set_streak_rule(con, settings.streak_min_km, settings.streak_mode)

@@ -30,15 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def open_database(uri: str):
-    """A read-only DuckDB connection to ``uri`` (local path, or s3:// through duckdb_ops.open_read_only)."""
+    """A read-only DuckDB connection to ``uri``: a local path, or ``s3://bucket/key`` through the storage
+    layer's reader (attached read-only over httpfs; endpoint from MYRUNSTREAK_S3_ENDPOINT_URL)."""
     if uri.startswith("s3://"):
-        try:
-            from myrunstreak_pipeline.duckdb_ops import open_read_only
-        except ImportError as error:
-            raise MyRunStreakError(
-                f"cannot read {uri}: S3 databases are not supported by this installation yet",
-                hint="copy the database to a local file and pass --db PATH",
-            ) from error
+        from myrunstreak_pipeline.duckdb_ops.s3_storage import open_read_only
+
         return open_read_only(uri)
 
     import duckdb

@@ -1,7 +1,9 @@
 """Which yearly partitions changed upstream: "new or updated since" + id reconciliation (deletions).
 
 Shared by the sensor and ``myrunstreak run`` (incremental). At most two API requests: one
-``list_updated_since`` and, when the stored ids could be read, one ``list_ids``.
+``list_updated_since`` and, when the stored runs could be read, one ``list_ids``. The listing starts an hour
+before the cursor (clock-skew margin), so a listed activity only counts as a change when it is not stored
+yet or its ``dateUpdatedUTC`` differs from the stored one.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from myrunstreak_pipeline.defs.common import max_updated_epoch
+from myrunstreak_pipeline.defs.common import max_updated_epoch, updated_epoch
 from myrunstreak_pipeline.defs.partitions import year_key
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import load_sql
@@ -19,8 +21,8 @@ from myrunstreak_pipeline.sql import load_sql
 class ChangePlan:
     updated_years: dict[str, float] = field(default_factory=dict)  # year -> newest dateUpdatedUTC (epoch) in it
     deleted_years: dict[str, list[str]] = field(default_factory=dict)  # year -> ids gone upstream
-    new_cursor: float | None = None  # newest dateUpdatedUTC seen (None: nothing listed)
-    reconciled: bool = False  # False when the stored ids could not be read (database busy)
+    new_cursor: float | None = None  # newest dateUpdatedUTC listed (None: nothing listed)
+    reconciled: bool = False  # False when the stored runs could not be read (database busy or missing)
     note: str = ""
     requests_used: int = 0
 
@@ -32,7 +34,7 @@ class ChangePlan:
         """Dedupes launches: the same change seen by two ticks gives the same key."""
         parts = [year]
         if year in self.updated_years:
-            parts.append(f"updated@{int(self.updated_years[year])}")
+            parts.append(f"updated@{self.updated_years[year]:.3f}")
         if year in self.deleted_years:
             digest = hashlib.sha1(",".join(sorted(self.deleted_years[year])).encode()).hexdigest()[:12]
             parts.append(f"deleted#{digest}")
@@ -40,35 +42,42 @@ class ChangePlan:
 
 
 def plan_changes(client, storage, since_epoch: float) -> ChangePlan:
-    """List what changed since ``since_epoch`` and which stored runs disappeared upstream.
-
-    The stored ids are read with a READ-ONLY connection first; when a writer holds the database, the
-    reconciliation is skipped (and ``list_ids`` not spent) for this time, and ``note`` says so.
-    """
+    """What changed since ``since_epoch``: listed activities that are new or newer than the stored copy,
+    and stored live runs that SmashRun no longer lists. When a writer holds the database, the stored runs
+    cannot be read: every listed activity then counts as changed and the reconciliation waits (``note``)."""
     from myrunstreak_pipeline.smashrun.client import deleted_ids
 
     plan = ChangePlan()
     before = client.request_count
     updated = client.list_updated_since(since_epoch)
     items = updated.activities + [raw for raw, _reason in updated.rejects]
+    plan.new_cursor = max_updated_epoch(items)
+
+    stored: dict[str, tuple] | None
+    try:
+        with storage.reader() as db:  # read and release: no lock held while waiting on the network
+            rows = db.connection.execute(load_sql("queries/dagster/stored_run_versions.sql")).fetchall()
+        stored = {activity_id: (day, stamp, deleted) for activity_id, day, stamp, deleted in rows}
+    except MyRunStreakError as error:  # locked by a writer, or no database yet
+        stored = None
+        plan.note = f"id reconciliation skipped this time: {error}"
+
     for item in items:
         day = item.get("startDateTimeLocal") if isinstance(item, dict) else None
         if not isinstance(day, str) or len(day) < 10:
             continue  # unreadable date: the repository quarantines it when its window is loaded
-        stamp = max_updated_epoch([item]) or 0.0
+        stamp = updated_epoch(item) or 0.0
+        known = stored.get(str(item.get("activityId"))) if stored is not None else None
+        if known is not None and not known[2] and known[1] is not None and abs(float(known[1]) - stamp) < 0.001:
+            continue  # already stored in exactly this version
         year = year_key(day)
         plan.updated_years[year] = max(plan.updated_years.get(year, 0.0), stamp)
-    plan.new_cursor = max_updated_epoch(items)
 
-    try:
-        with storage.reader() as db:  # read and release: no lock held while waiting on the network
-            stored_dates = dict(db.connection.execute(load_sql("queries/dagster/live_run_dates.sql")).fetchall())
-    except MyRunStreakError as error:  # locked by a writer, or no database yet
-        plan.note = f"id reconciliation skipped this time: {error}"
-    else:
-        gone = deleted_ids(stored_dates, client.list_ids()) if stored_dates else set()
+    if stored is not None:
+        live = {activity_id: value for activity_id, value in stored.items() if not value[2]}
+        gone = deleted_ids(live, client.list_ids()) if live else set()
         for activity_id in sorted(gone):
-            plan.deleted_years.setdefault(year_key(stored_dates[activity_id]), []).append(activity_id)
+            plan.deleted_years.setdefault(year_key(live[activity_id][0]), []).append(activity_id)
         plan.reconciled = True
     plan.requests_used = client.request_count - before
     return plan

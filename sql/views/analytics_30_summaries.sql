@@ -21,7 +21,8 @@ SELECT
     d.strict_qualifies
 FROM run_days_judged((SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule)) AS d;
 
--- Rollup of the run days (judged by the stored rule) to periods: `period` is a date_trunc unit ('week' is ISO, starting on Monday).
+-- Rollup of the run days (judged by the stored rule) to periods: `period` is a date_trunc unit
+-- ('week' is ISO, starting on Monday).
 CREATE OR REPLACE MACRO period_summary(period) AS TABLE
 SELECT
     CAST(date_trunc(period, d.day) AS DATE)                                      AS period_start,

@@ -14,7 +14,8 @@ ranked AS (
 ),
 numbers AS (
     SELECT u.unit, u.km_per_unit,
-           coalesce(max(r.day_rank) FILTER (WHERE r.total_km_exact >= r.day_rank * r.km_per_unit), 0) AS eddington_number
+           coalesce(max(r.day_rank) FILTER (WHERE r.total_km_exact >= r.day_rank * r.km_per_unit), 0)
+               AS eddington_number
     FROM units AS u LEFT JOIN ranked AS r USING (unit)
     GROUP BY u.unit, u.km_per_unit
 )
