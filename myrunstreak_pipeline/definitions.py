@@ -13,6 +13,7 @@ import dagster as dg
 
 from myrunstreak_pipeline.defs.analytics import build_analytics_assets
 from myrunstreak_pipeline.defs.automation import build_change_sensor, build_daily_schedule, build_sync_job
+from myrunstreak_pipeline.defs.calendar import streak_calendar
 from myrunstreak_pipeline.defs.details import build_details_assets
 from myrunstreak_pipeline.defs.ingest import build_ingest_assets
 from myrunstreak_pipeline.defs.partitions import yearly_partitions
@@ -29,6 +30,7 @@ def build_defs(settings: Settings | None = None, *, resources: Mapping[str, Any]
             build_ingest_assets(partitions, settings.timezone),
             build_details_assets(),
             build_analytics_assets(settings),
+            streak_calendar,
         ],
         jobs=[job],
         schedules=[build_daily_schedule(job, partitions, settings.timezone)],

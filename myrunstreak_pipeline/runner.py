@@ -9,6 +9,7 @@ instance (default ``.myrunstreak/dagster_home``) so ``dagster dev`` shows them.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import time
@@ -34,6 +35,7 @@ def ensure_dagster_home() -> Path:
 
 def command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # Dagster's storage migrations: noise on stdout
     home = ensure_dagster_home()
     import dagster as dg  # heavy: imported only when a run is actually made
 

@@ -1,4 +1,5 @@
-"""``myrunstreak streak [--db URI] [--today YYYY-MM-DD] [--json]``: the current and longest streak.
+"""``myrunstreak streak [--db URI] [--today YYYY-MM-DD] [--json] [--calendar FILE]``: the current and longest
+streak; ``--calendar`` also writes the streak calendar heatmap (``analytics/calendar.py``) as PNG or SVG.
 
 Reads the database read-only. Module-level imports stay light (the CLI imports every subcommand module).
 """
@@ -27,6 +28,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--today", metavar="YYYY-MM-DD", type=_date, default=None,
                         help="report as of this local date (default: today in MYRUNSTREAK_TIMEZONE, else local)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    parser.add_argument("--calendar", metavar="FILE", type=_calendar_file, default=None,
+                        help="also write the streak calendar heatmap to FILE (.png or .svg)")
+    years = parser.add_mutually_exclusive_group()
+    years.add_argument("--calendar-years", metavar="N", type=_positive_int, default=None,
+                       help="calendar: the last N years with runs (default 10)")
+    years.add_argument("--all-years", action="store_true", help="calendar: every year with runs (a tall picture)")
+
+
+def _calendar_file(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.suffix.lower() not in (".png", ".svg"):  # checked before any work: the card is not printed in vain
+        raise argparse.ArgumentTypeError(f"the calendar file must end in .png or .svg: {text!r}")
+    return path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number of years: {text!r}")
+    return value
 
 
 def open_database(uri: str):
@@ -85,6 +109,8 @@ def command(args: argparse.Namespace) -> int:
             print(json.dumps(streak_report(con, today, min_km, mode)))
         else:
             print(format_card(streak_card(con, today, min_km, mode)))
+        if args.calendar:
+            _write_calendar(con, args)
     except duckdb.CatalogException as error:
         raise MyRunStreakError(
             f"{uri} has no streak views (not created or migrated by this version): {error}",
@@ -93,3 +119,16 @@ def command(args: argparse.Namespace) -> int:
     finally:
         con.close()
     return 0
+
+
+def _write_calendar(con, args: argparse.Namespace) -> None:
+    import sys
+
+    from myrunstreak_pipeline.analytics.calendar import DEFAULT_YEARS, write_calendar
+
+    years = None if args.all_years else (args.calendar_years or DEFAULT_YEARS)
+    drawing = write_calendar(con, args.calendar, years=years)
+    grid = drawing.grid
+    # stderr: stdout stays the card (or the --json object) alone
+    print(f"calendar {grid.years[-1]}..{grid.years[0]} written to {drawing.path} "
+          f"({drawing.width_px}x{drawing.height_px} px)", file=sys.stderr)

@@ -192,10 +192,11 @@ class RunRepository:
         batch = _validate(items)
         with transaction(self.connection):
             result = self._write_batch(batch, "summary", None)
-            marked = self.connection.execute(
-                load_sql("queries/repository/flag_deleted_in_window.sql"),
-                {"start_date": start_date, "end_date": end_date_exclusive, "present_ids": batch.all_ids},
-            ).fetchone()[0]
+            with self._staged("staged_present_ids", staging.ids_table(batch.all_ids)):
+                marked = self.connection.execute(
+                    load_sql("queries/repository/flag_deleted_in_window.sql"),
+                    {"start_date": start_date, "end_date": end_date_exclusive},
+                ).fetchone()[0]
             if cursor:
                 self._set_sync_state(cursor)
         return UpsertResult(**{**result.__dict__, "marked_deleted": int(marked)})

@@ -142,3 +142,8 @@ def key_value_table(mapping: dict[str, str]) -> pa.Table:
             "value": pa.array(list(mapping.values()), type=pa.string()),
         }
     )
+
+
+def ids_table(activity_ids: Sequence[str]) -> pa.Table:
+    """A one-column ``activity_id`` relation, for set-based joins against a batch's ids."""
+    return pa.table({"activity_id": pa.array(list(activity_ids), type=pa.string())})
