@@ -18,16 +18,17 @@ DEMO_DIR = Path(".myrunstreak")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--years", type=int, default=10, help="years of synthetic history (default 10)")
     parser.add_argument("--seed", type=int, default=7, help="synthetic athlete seed (default 7)")
-    parser.add_argument("--db", default=str(DEMO_DIR / "demo.duckdb"), help="demo database path")
+    parser.add_argument("--db", default=str(DEMO_DIR / "demo.duckdb"),
+                        help="demo database: a local path or s3://bucket/key.duckdb (the bucket must exist)")
 
 
 def command(args: argparse.Namespace) -> int:
     from myrunstreak_pipeline import runner
     from myrunstreak_pipeline.analytics import format_card, local_today, streak_card
-    from myrunstreak_pipeline.duckdb_ops import DuckDBManager
+    from myrunstreak_pipeline.duckdb_ops.s3_storage import is_s3_uri, open_read_only
     from myrunstreak_pipeline.smashrun.sandbox import SandboxServer
 
-    db = Path(args.db).expanduser().resolve()
+    db = args.db if is_s3_uri(args.db) else str(Path(args.db).expanduser().resolve())
     token = secrets.token_urlsafe(24)  # a throwaway token for this sandbox only; never printed
     with SandboxServer(years=args.years, seed=args.seed, token=token, rate_limit=0) as sandbox:
         first_year = min(a["startDateTimeLocal"][:4] for a in sandbox.athlete.activities)
@@ -35,7 +36,7 @@ def command(args: argparse.Namespace) -> int:
             "SMASHRUN_API_BASE": sandbox.api_base,
             "SMASHRUN_AUTH_BASE": sandbox.auth_base,
             "SMASHRUN_ACCESS_TOKEN": token,
-            "MYRUNSTREAK_DB": str(db),
+            "MYRUNSTREAK_DB": db,
             "MYRUNSTREAK_HISTORY_START": f"{first_year}-01-01",
         })
         for name in ("SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET"):
@@ -45,13 +46,18 @@ def command(args: argparse.Namespace) -> int:
     if status != 0:
         return status
     timezone = os.environ.get("MYRUNSTREAK_TIMEZONE")
-    with DuckDBManager(str(db), read_only=True) as manager:
+    connection = open_read_only(db)  # an s3:// database is attached read-only over httpfs
+    try:
         print()
-        print(format_card(streak_card(manager.connection, local_today(timezone))))
+        print(format_card(streak_card(connection, local_today(timezone))))
+    finally:
+        connection.close()
     home = os.environ["DAGSTER_HOME"]
     print()
     print("Open the Dagster UI on these runs (the sandbox has stopped, so new runs there need a real API or")
     print("`myrunstreak sandbox`):")
-    print(f"  DAGSTER_HOME={home} MYRUNSTREAK_DB={db} MYRUNSTREAK_HISTORY_START={first_year}-01-01 \\")
+    endpoint = os.environ.get("MYRUNSTREAK_S3_ENDPOINT_URL") if is_s3_uri(db) else None
+    s3_hint = f" MYRUNSTREAK_S3_ENDPOINT_URL={endpoint}" if endpoint else ""
+    print(f"  DAGSTER_HOME={home} MYRUNSTREAK_DB={db}{s3_hint} MYRUNSTREAK_HISTORY_START={first_year}-01-01 \\")
     print("    .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1")
     return 0

@@ -8,15 +8,21 @@ settings (base URLs, database path) are plain values so the UI shows them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.settings import DEFAULT_API_BASE, DEFAULT_AUTH_BASE, DEFAULT_TOKEN_FILE, Settings
+from myrunstreak_pipeline.storage_s3 import S3ClientResource
 
 if TYPE_CHECKING:
     from myrunstreak_pipeline.duckdb_ops import DuckDBManager
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
 
 DEFAULT_DETAIL_BUDGET = 50  # detail requests per run: several runs an hour stay under SmashRun's ~250/hour
 WINDOW_PAGES = 8  # a year of runs (up to ~800) pages through 100-item pages instead of one full-history listing
+T = TypeVar("T")
 SECRET_ENV_VARS = ("SMASHRUN_ACCESS_TOKEN", "SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET")
 
 
@@ -78,44 +85,123 @@ class SmashRunResource(dg.ConfigurableResource):
 class DuckDBStorage(dg.ConfigurableResource):
     """The pipeline's DuckDB database, opened per step (the file lock is held only while a step works).
 
-    ``database`` is a local path today. S3 seam: an ``s3://bucket/key.duckdb`` value is routed through
-    ``_local_copy`` (download → work locally → compare-and-swap publish) once the S3 storage layer is wired in.
+    ``database`` is a local path or ``s3://bucket/key.duckdb``. For S3 (``storage_s3``): each writing step
+    works on a local copy downloaded with its ETag (once per run, then reused while the ETag matches) and
+    publishes it with a conditional put stamped with the Dagster run id, re-applying its work after a
+    conflict; readers attach the object read-only over httpfs. Only the endpoint is configured here: AWS
+    credentials come from the standard chain, never from resource config. (The S3 client comes from
+    dagster-aws's S3Resource, built on demand rather than nested: a nested resource turns this one into a
+    context-manager resource, and every ``build_sensor_context(resources=...)`` would then need ``with``.)
     """
 
     database: str
+    s3_endpoint_url: Optional[str] = None  # S3-compatible store; None: MYRUNSTREAK_S3_ENDPOINT_URL, else AWS
+
+    _run_id: Optional[str] = PrivateAttr(default=None)
+    _scratch: Optional[Path] = PrivateAttr(default=None)  # run-scoped: working copies + the published-copy cache
+    _s3_reader: Any = PrivateAttr(default=None)  # run-scoped ReadOnlyS3Database (re-attaches on a new ETag)
+    _last_publish: Any = PrivateAttr(default=None)
+
+    def __repr__(self) -> str:
+        return f"DuckDBStorage(database={self.database!r})"
+
+    __str__ = __repr__
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DuckDBStorage":
-        return cls(database=settings.db)
+        return cls(database=settings.db, s3_endpoint_url=settings.s3_endpoint_url)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.database.lower().startswith("s3://")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Not yield_for_execution/teardown: those make this a generator resource, which every caller of
+        # build_sensor_context(...) would then have to open with ``with``. The run-scoped scratch directory
+        # and reader are released when Dagster drops the initialised resource (or at interpreter exit).
+        run = context.dagster_run
+        self._run_id = run.run_id if run is not None else None
+        if self.is_s3:
+            scratch = tempfile.mkdtemp(prefix="myrunstreak-run-")
+            weakref.finalize(self, shutil.rmtree, scratch, ignore_errors=True)
+            self._scratch = Path(scratch)
+
+    def write(self, apply: Callable[["DuckDBManager"], T]) -> T:
+        """Run the idempotent ``apply(manager)`` on the read-write, migrated database and return its value.
+
+        Local: once, like ``writer()``. S3: on a working copy that is then published conditionally; after a
+        conflict (another writer published meanwhile) ``apply`` runs again on the new version (bounded), so
+        keep network calls outside it. Nothing is published when ``apply`` raises.
+        """
+        if not self.is_s3:
+            with self.writer() as manager:
+                return apply(manager)
+        from myrunstreak_pipeline.storage_s3 import write_with_retries
+
+        value, self._last_publish = write_with_retries(self._publisher(), apply)
+        return value
+
+    def publish_metadata(self) -> dict[str, Any]:
+        """Materialization metadata of this step's S3 publish (rollback target); empty for a local file."""
+        result = self._last_publish
+        if result is None or not self.is_s3:
+            return {}
+        metadata = {"s3_published": result.published, "s3_publish_attempts": result.attempts, "s3_etag": result.etag,
+                    "s3_version_id": result.version_id}
+        return {key: value for key, value in metadata.items() if value is not None}
 
     @contextmanager
     def writer(self) -> Iterator["DuckDBManager"]:
-        """A read-write, migrated database with fresh views; checkpointed and closed afterwards."""
+        """A read-write, migrated database with fresh views; checkpointed and closed afterwards (S3: published
+        once, a conflict is an error; ``write(apply)`` re-applies instead)."""
         from myrunstreak_pipeline.duckdb_ops import DuckDBManager
 
-        with self._local_copy(writable=True) as path, DuckDBManager(path) as manager:
+        if self.is_s3:
+            from myrunstreak_pipeline.storage_s3 import single_attempt_writer
+
+            with single_attempt_writer(self._publisher()) as manager:
+                yield manager
+            return
+        with DuckDBManager(self.database) as manager:
             yield manager
 
     @contextmanager
     def reader(self) -> Iterator["DuckDBManager"]:
-        """A read-only connection (fails fast with a MyRunStreakError while a writer holds the lock)."""
+        """A read-only connection as ``.connection`` (local: fails fast with a MyRunStreakError while a writer
+        holds the lock; S3: attached over httpfs, the object's current version)."""
         from myrunstreak_pipeline.duckdb_ops import DuckDBManager
 
         import duckdb
 
-        with self._local_copy(writable=False) as path:
-            try:
-                manager = DuckDBManager(path, read_only=True)
-            except duckdb.Error as error:  # e.g. a writer in this same process (different configuration)
-                raise MyRunStreakError(f"the database {path} is busy ({type(error).__name__})") from None
-            with manager:
-                yield manager
+        if self.is_s3:
+            with self._s3_read_only() as connection:
+                yield connection
+            return
+        try:
+            manager = DuckDBManager(self.database, read_only=True)
+        except duckdb.Error as error:  # e.g. a writer in this same process (different configuration)
+            raise MyRunStreakError(f"the database {self.database} is busy ({type(error).__name__})") from None
+        with manager:
+            yield manager
+
+    def _s3_client(self) -> Any:
+        return S3ClientResource(endpoint_url=self.s3_endpoint_url).get_client()
+
+    def _publisher(self):
+        from myrunstreak_pipeline.storage_s3 import make_publisher
+
+        return make_publisher(self._s3_client(), self.database, self._run_id, self._scratch)
 
     @contextmanager
-    def _local_copy(self, writable: bool) -> Iterator[str]:
-        if self.database.lower().startswith("s3://"):
-            raise MyRunStreakError(
-                "an s3:// database is not wired into the Dagster storage resource yet",
-                hint="set MYRUNSTREAK_DB to a local path for now",
-            )
-        yield self.database
+    def _s3_read_only(self) -> Iterator[Any]:
+        from myrunstreak_pipeline.duckdb_ops.s3_storage import ReadOnlyS3Database
+        from myrunstreak_pipeline.storage_s3 import ReadOnlyConnection
+
+        if self._scratch is not None:  # in a run: one attachment, re-attached when a step published anew
+            if self._s3_reader is None:
+                self._s3_reader = ReadOnlyS3Database(self.database, self.s3_endpoint_url, s3_client=self._s3_client())
+                weakref.finalize(self, self._s3_reader.close)
+            yield ReadOnlyConnection(self._s3_reader.connection())
+            return
+        with ReadOnlyS3Database(self.database, self.s3_endpoint_url, s3_client=self._s3_client()) as database:
+            yield ReadOnlyConnection(database.connection())

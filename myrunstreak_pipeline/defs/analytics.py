@@ -48,17 +48,19 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
                     description="Refresh the analytics views and the streak rule; report the streak card.")
     def analytics(context: dg.AssetExecutionContext, storage: DuckDBStorage):
         today = local_today(settings.timezone)
-        with storage.writer() as db:
+
+        def refresh(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
             rule = set_streak_rule(con, settings.streak_min_km, settings.streak_mode)
-            counts = view_row_counts(con)
-            schemas = {name: table_schema(con, name) for name in VIEWS}
-            card = streak_card(con, today)
             checks = {
                 "longest_streak_covers_current": run_sql_check(con, "longest_streak_covers_current.sql"),
                 "monthly_totals_match_daily": run_sql_check(con, "monthly_totals_match_daily.sql"),
             }
             total_km = con.execute("SELECT coalesce(sum(total_km), 0) FROM daily_summary").fetchone()[0]
+            return (rule, view_row_counts(con), {name: table_schema(con, name) for name in VIEWS},
+                    streak_card(con, today), checks, total_km)
+
+        rule, counts, schemas, card, checks, total_km = storage.write(refresh)
         current, longest = card["current"], card["longest"]
         context.log.info(f"streak as of {today}: current {current['days']} days ({current['status']}), "
                          f"longest {longest['days']} days")
@@ -78,6 +80,7 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
                 metadata.update(numbers)
                 metadata["streak_card"] = dg.MetadataValue.md(streak_card_markdown(card))
                 metadata["status"] = current["status"]
+                metadata.update(storage.publish_metadata())
             if name == "streak_analysis":
                 metadata.update({k: numbers[k] for k in ("longest_streak_days", "streak_count")})
             if name in ("daily_summary", "yearly_summary"):

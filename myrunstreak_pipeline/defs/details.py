@@ -46,13 +46,14 @@ def build_details_assets() -> dg.AssetsDefinition:
     )
     def activity_details(context: dg.AssetExecutionContext, smashrun: SmashRunResource, storage: DuckDBStorage):
         budget = max(0, smashrun.detail_request_budget)
-        with storage.writer() as db:  # short read: which runs still need details
+        with storage.reader() as db:  # short read: which runs still need details (the runs step made the file)
             pending = RunRepository(db.connection).ids_needing_details(budget)
         batch = None
         if pending:
             with smashrun.client() as client:  # no DuckDB lock held while waiting on the network
                 batch = client.fetch_details(pending, budget)
-        with storage.writer() as db:
+
+        def load(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
             repo = RunRepository(con)
             result = None
@@ -60,10 +61,11 @@ def build_details_assets() -> dg.AssetsDefinition:
                 items = batch.fetched + [raw for raw, _reason in batch.rejects]
                 result = repo.upsert_activities(items, payload_kind="detail") if items else None
                 repo.mark_deleted(batch.missing)  # 404: deleted upstream since it was listed
-            left = len(repo.ids_needing_details(1_000_000))
-            counts = table_row_counts(con)
             schemas = {name: table_schema(con, name) for name in ("raw_activities", "laps", "recording_data")}
-            lengths = run_sql_check(con, "recording_series_equal_length.sql")
+            return (result, len(repo.ids_needing_details(1_000_000)), table_row_counts(con), schemas,
+                    run_sql_check(con, "recording_series_equal_length.sql"))
+
+        result, left, counts, schemas, lengths = storage.write(load)
         used = batch.requests_used if batch else 0
         context.log.info(f"details: {used} requests used of {budget}; {left} runs still need details"
                          + (f" (stopped by {batch.stopped_by})" if batch and batch.stopped_by else ""))
@@ -77,7 +79,7 @@ def build_details_assets() -> dg.AssetsDefinition:
             "stopped_by": (batch.stopped_by if batch else None) or "done",
         }
         yield dg.MaterializeResult(asset_key=RAW_DETAILS.key, metadata={
-            **progress, "dagster/row_count": counts.get("raw_activity_details", 0),
+            **progress, **storage.publish_metadata(), "dagster/row_count": counts.get("raw_activity_details", 0),
             "dagster/column_schema": schemas["raw_activities"]})
         yield dg.MaterializeResult(asset_key=LAPS.key, metadata={
             "dagster/row_count": counts.get("laps", 0), "dagster/column_schema": schemas["laps"]})

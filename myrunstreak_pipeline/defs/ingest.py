@@ -85,14 +85,15 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, timezone:
         cursor = _cursor_to_store(context, whole_history, fetch.activities)
         # A run's own zone may be ahead of the runner's: tomorrow (local) is the latest plausible date.
         latest_date = local_today(timezone) + dt.timedelta(days=1)
-        with storage.writer() as db:
+
+        def load(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
-            result = RunRepository(con).replace_window(start, end, items, cursor=cursor)
-            counts = table_row_counts(con)
-            runs_schema = table_schema(con, "runs")
-            raw_schema = table_schema(con, "raw_activities")
-            future = run_sql_check(con, "runs_future_local_dates.sql", {"latest_date": latest_date})
-            duplicates = run_sql_check(con, "runs_duplicate_activity_ids.sql")
+            return (RunRepository(con).replace_window(start, end, items, cursor=cursor), table_row_counts(con),
+                    table_schema(con, "runs"), table_schema(con, "raw_activities"),
+                    run_sql_check(con, "runs_future_local_dates.sql", {"latest_date": latest_date}),
+                    run_sql_check(con, "runs_duplicate_activity_ids.sql"))
+
+        result, counts, runs_schema, raw_schema, future, duplicates = storage.write(load)
 
         received = len(items)
         rate = result.quarantined / received if received else 0.0
@@ -128,6 +129,7 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, timezone:
                 "unknown_enum_values": dg.MetadataValue.json(result.unknown_enum_values),
                 "dagster/column_schema": runs_schema,
                 **({"sync_cursor": cursor[CURSOR_KEY]} if cursor else {}),
+                **storage.publish_metadata(),
             },
         )
         yield check_result("no_future_local_dates", "runs", future, description="runs dated after tomorrow (local)")

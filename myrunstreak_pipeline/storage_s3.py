@@ -1,0 +1,153 @@
+"""The ``s3://`` side of the ``DuckDBStorage`` resource: writes published per step, reads over httpfs.
+
+Why per writing step and not once per run: a resource's teardown cannot fail a Dagster run (a raising
+teardown still leaves the run SUCCESS — checked with dagster 1.13.27), so a publish at run end could fail
+silently; and on a conflict the whole run's work would have to be replayed. Per step, the publish is the
+step's last action: a failed publish fails the step, and the step's idempotent DB work (a callable, the API
+data already fetched) is simply re-applied on a fresh download. The object is downloaded once per run: later
+steps reuse the copy their predecessor published as long as the object's ETag still matches it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from dagster_aws.s3 import S3Resource
+
+from myrunstreak_pipeline.duckdb_ops.s3_common import http_status, make_s3_client, parse_s3_uri, storage_error
+from myrunstreak_pipeline.duckdb_ops.s3_publisher import (
+    ConflictError,
+    PublishResult,
+    S3DatabasePublisher,
+    WorkingCopy,
+)
+from myrunstreak_pipeline.errors import MyRunStreakError
+
+T = TypeVar("T")
+CACHE_FILE = "published.duckdb"
+CACHE_RECORD = "published.json"
+
+
+class S3ClientResource(S3Resource):
+    """dagster-aws's ``S3Resource`` whose client uses path-style addressing for a custom endpoint (MinIO, moto)
+    and standard retries. Credentials come from the standard AWS chain: never set the key fields in config."""
+
+    def get_client(self) -> Any:
+        import boto3
+
+        session = boto3.Session(profile_name=self.profile_name, region_name=self.region_name)
+        return make_s3_client(self.endpoint_url, session=session)
+
+
+def fallback_run_id() -> str:
+    """The id stamped on a publish made outside a Dagster run (there is no run id to use)."""
+    return f"myrunstreak-{uuid.uuid4()}"
+
+
+class CachedS3Publisher(S3DatabasePublisher):
+    """``S3DatabasePublisher`` that remembers the copy it last published (or found unchanged) in ``cache_dir``
+    and reuses it while a HEAD shows the same ETag, so consecutive steps of one run download the object once.
+    A stale cache is harmless: the conditional put then fails with 412 and the retry downloads afresh."""
+
+    def __init__(self, *args: Any, cache_dir: Path, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.cache_dir = cache_dir
+
+    def download(self) -> WorkingCopy:
+        record = self._cache_record()
+        if record is None or self._current_etag() != record["etag"]:
+            return super().download()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix="myrunstreak-s3-", dir=self.workdir))
+        path = directory / (Path(self.location.key).name or "database.duckdb")
+        shutil.copyfile(self.cache_dir / CACHE_FILE, path)
+        return WorkingCopy(path=path, etag=record["etag"], source_sha256=record["sha256"],
+                           generation=record["generation"])
+
+    def publish(self, working_copy: WorkingCopy) -> PublishResult:
+        result = super().publish(working_copy)
+        if result.etag:
+            generation = working_copy.generation + (1 if result.published else 0)
+            self._remember(working_copy.path, result.etag, result.checksum, generation)
+        return result
+
+    def _current_etag(self) -> str | None:
+        try:
+            return self.s3.head_object(Bucket=self.location.bucket, Key=self.location.key)["ETag"]
+        except ClientError as error:
+            if http_status(error) == 404:
+                return None
+            raise storage_error(error, self.location, "checking") from None
+        except BotoCoreError as error:
+            raise storage_error(error, self.location, "checking") from None
+
+    def _cache_record(self) -> dict | None:
+        record_file = self.cache_dir / CACHE_RECORD
+        if not record_file.is_file() or not (self.cache_dir / CACHE_FILE).is_file():
+            return None
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        return record if record.get("uri") == self.location.uri else None
+
+    def _remember(self, path: Path, etag: str, checksum: str, generation: int) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        (self.cache_dir / CACHE_RECORD).unlink(missing_ok=True)  # never a record pointing at a half-copied file
+        shutil.copyfile(path, self.cache_dir / CACHE_FILE)
+        record = {"uri": self.location.uri, "etag": etag, "sha256": checksum, "generation": generation}
+        (self.cache_dir / CACHE_RECORD).write_text(json.dumps(record), encoding="utf-8")
+
+
+def make_publisher(s3_client: Any, uri: str, run_id: str | None, scratch: Path | None,
+                   max_attempts: int = 5) -> S3DatabasePublisher:
+    """A publisher for ``uri``; with a run's ``scratch`` directory it works and caches there."""
+    location = parse_s3_uri(uri)
+    run_id = run_id or fallback_run_id()
+    if scratch is None:
+        return S3DatabasePublisher(s3_client, location, run_id=run_id, max_attempts=max_attempts)
+    return CachedS3Publisher(s3_client, location, run_id=run_id, workdir=scratch / "work",
+                             cache_dir=scratch / "cache", max_attempts=max_attempts)
+
+
+def write_with_retries(publisher: S3DatabasePublisher, apply: Callable[[Any], T]) -> tuple[T, PublishResult]:
+    """Run ``apply(manager)`` on a fresh working copy and publish it; re-applied after a conflict (bounded)."""
+    from myrunstreak_pipeline.duckdb_ops import DuckDBManager
+
+    def apply_to_copy(path: Path) -> T:
+        with DuckDBManager(path) as manager:  # migrated, views refreshed; CHECKPOINT + close on success
+            return apply(manager)
+
+    result = publisher.run(apply_to_copy)
+    return result.value, result
+
+
+@contextmanager
+def single_attempt_writer(publisher: S3DatabasePublisher) -> Iterator[Any]:
+    """``with``-block form: one download, the block's writes, one publish. A ``with`` body cannot be re-run,
+    so a conflict is a clear error here; prefer ``DuckDBStorage.write(apply)``, which re-applies."""
+    from myrunstreak_pipeline.duckdb_ops import DuckDBManager
+
+    with publisher.download() as working_copy:
+        with DuckDBManager(working_copy.path) as manager:
+            yield manager
+        try:
+            publisher.publish(working_copy)
+        except ConflictError as error:
+            raise MyRunStreakError(
+                f"{error}; nothing from this step was published",
+                "Rerun the step; DuckDBStorage.write(apply) retries such conflicts by itself.",
+            ) from None
+
+
+@dataclass
+class ReadOnlyConnection:
+    """What ``DuckDBStorage.reader()`` yields for an ``s3://`` database: ``.connection`` like a DuckDBManager."""
+
+    connection: Any
