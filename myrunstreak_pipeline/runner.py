@@ -41,9 +41,11 @@ def command(args: argparse.Namespace) -> int:
 
     from myrunstreak_pipeline.definitions import build_defs
     from myrunstreak_pipeline.defs.automation import range_tags
+    from myrunstreak_pipeline.preflight import check_before_run
     from myrunstreak_pipeline.settings import Settings
 
     settings = Settings.from_env()
+    check_before_run(settings)  # no credentials / unreachable API / bad DB path: one line + hint, no run
     job = build_defs(settings).resolve_job_def("sync_job")
     keys = job.partitions_def.get_partition_keys()
     first, tags, why = plan_run(settings, keys, full=args.full)
@@ -105,10 +107,19 @@ def progress_summary(result, partitions: int) -> str:
         f"partitions done {len(done)}/{partitions}",
         f"activities loaded {value(runs, 'loaded')} (quarantined {value(runs, 'quarantined')}, "
         f"flagged deleted {value(runs, 'marked_deleted')})",
-        f"detail requests used {value(details, 'detail_requests_used')}/{value(details, 'detail_request_budget')}, "
+        f"detail requests used {value(details, 'detail_requests_used')}/{value(details, 'detail_request_budget')}"
+        f"{_left(details)}, "
         f"runs still needing details {value(details, 'runs_needing_details')}",
     ]
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
     if failed:
         lines.append(f"failed steps: {', '.join(failed)} (see the run in the Dagster UI)")
     return "; ".join(lines)
+
+
+def _left(details) -> str:
+    """How many detail requests this run's budget still had, when the details step reported it."""
+    if "detail_requests_used" not in details or "detail_request_budget" not in details:
+        return ""
+    left = int(details["detail_request_budget"].value) - int(details["detail_requests_used"].value)
+    return f" ({max(left, 0)} left in the budget)"

@@ -242,11 +242,13 @@ def test_03_current_streak_page_shows_card_and_plot(ui, page):
     card.scroll_into_view_if_needed()
     shot(page, "04_current_streak_card")
 
-    page.goto(f"{ui.base}/assets/current_streak?view=events")
+    # Metadata section: Table | Plots; the plots are canvases, one per numeric metadata key
     page.get_by_role("button", name="Plots").click()
     expect(page.get_by_text("current_streak_days").first).to_be_visible(timeout=UI_TIMEOUT_MS)
-    expect(page.locator("canvas").first).to_be_visible(timeout=UI_TIMEOUT_MS)  # the chart itself
-    page.wait_for_load_state("networkidle")
+    expect(page.locator("canvas").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    page.get_by_role("button", name="Plots").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 300)
+    page.wait_for_timeout(500)  # let the scroll settle (the charts are already drawn)
     shot(page, "05_current_streak_plots")
     assert TOKEN not in page.content()
 
@@ -256,6 +258,7 @@ def test_04_streak_calendar_page_shows_the_picture(ui, page):
 
     page.goto(f"{ui.base}/assets/streak_calendar")
     expect(page.get_by_text("streak_calendar.png").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    page.get_by_text("[Show Markdown]").first.click()  # the "preview" markdown metadata opens in a dialog
     image = page.locator("img[src^='data:image/png']").first
     expect(image).to_be_visible(timeout=UI_TIMEOUT_MS)
     assert image.evaluate("img => img.naturalWidth") > 100
@@ -271,6 +274,8 @@ def test_05_schedule_and_sensor_are_listed_and_running(ui, page):
     page.goto(f"{ui.base}/automation")
     for name in ("daily_sync", "smashrun_changes"):
         expect(page.get_by_role("link", name=name).first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_text("05:00").first).to_be_visible(timeout=UI_TIMEOUT_MS)  # rows past their skeletons
+    page.wait_for_load_state("networkidle")
     shot(page, "07_automation")
 
 
@@ -281,9 +286,14 @@ def test_06_partition_backfill_from_the_ui(ui, page):
     page.goto(f"{ui.base}/assets/raw_activity_summaries")
     expect(page.get_by_text("Latest materialization").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     page.get_by_role("button", name="Materialize…").click()
-    dialog = page.locator("div[role=dialog]")
-    expect(dialog.get_by_text("Launch runs to materialize")).to_be_visible(timeout=UI_TIMEOUT_MS)
-    page.get_by_text("Show all partitions").first.click()
+    # raw_activity_summaries and runs come from one multi-asset: the UI asks to confirm both
+    expect(page.get_by_text("Additional assets will be materialized")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Launch runs to materialize").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    dialog = page.locator("[role=dialog]").last
+    show_all = page.get_by_text("Show all partitions")
+    if show_all.count():  # only shown for long partition lists
+        show_all.first.click()
     page.get_by_role("button", name="Custom").click()
     keys = partition_keys(ui)
     chosen = keys[:2]
@@ -302,6 +312,7 @@ def test_06_partition_backfill_from_the_ui(ui, page):
     assert sorted(new[0]["partitionNames"]) == chosen
     page.goto(f"{ui.base}/runs/b/{new[0]['id']}?tab=partitions")
     expect(page.get_by_text(new[0]["id"]).first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_text("Partition selection").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     shot(page, "09_backfill")
 
 

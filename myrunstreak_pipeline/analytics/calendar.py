@@ -218,10 +218,10 @@ def render_calendar(grid: CalendarGrid, path: str | Path | None = None, *, cell_
     longest_days = int(grid.longest.sum())
     fig.suptitle(title or f"Streak calendar {span}", x=left_in / width_in, ha="left", fontsize=12,
                  y=1 - 0.12 / height_in, va="top")
-    legend = f"colour = km per day (darkest ≥ {vmax:.0f} km; grey = no run) · orange ● streak day"
+    legend = f"colour = km per day (darkest ≥ {vmax:.0f} km; grey = no run)\norange ● streak day"
     if longest_days:
         legend += f" · red ● longest streak ({longest_days:,} of its days shown)"
-    fig.text(left_in / width_in, 0.12 / height_in, legend, fontsize=8, color="#444444")
+    fig.text(left_in / width_in, 0.08 / height_in, legend, fontsize=8, color="#444444", va="bottom")
 
     fig.canvas.draw()
     width_px, height_px = fig.canvas.get_width_height()

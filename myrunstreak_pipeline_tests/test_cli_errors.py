@@ -1,0 +1,77 @@
+"""User errors end in one clear line plus a hint, exit status 2, no traceback and no secret."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from myrunstreak_pipeline import cli
+
+BIN = Path(sys.executable).parent
+SECRET = "h7-cli-secret-token-91ac"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:  # bound then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def run_env(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("SMASHRUN_", "MYRUNSTREAK_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("SMASHRUN_TOKEN_FILE", str(tmp_path / "no_token.json"))
+    monkeypatch.setenv("MYRUNSTREAK_DB", str(tmp_path / "runs.duckdb"))
+    return tmp_path
+
+
+def _assert_one_line_error(code: int, err: str, *phrases: str) -> None:
+    assert code == 2
+    assert "Traceback" not in err and SECRET not in err
+    lines = err.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["error", "hint"], err
+    for phrase in phrases:
+        assert phrase in err
+
+
+def test_run_without_credentials(run_env, capsys):
+    code = cli.main(["run"])
+    _assert_one_line_error(code, capsys.readouterr().err, "no SmashRun credentials", "SMASHRUN_ACCESS_TOKEN")
+    assert not (run_env / "runs.duckdb").exists()  # nothing was started
+
+
+def test_run_with_unreachable_api_in_a_subprocess(run_env):
+    env = {**os.environ, "SMASHRUN_ACCESS_TOKEN": SECRET,
+           "SMASHRUN_API_BASE": f"http://127.0.0.1:{_closed_port()}/v1"}
+    result = subprocess.run([str(BIN / "myrunstreak"), "run", "--full"], env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    _assert_one_line_error(result.returncode, result.stderr, "cannot reach the SmashRun API", "myrunstreak sandbox")
+    assert SECRET not in result.stdout
+
+
+def test_run_with_a_bad_database_path(run_env, monkeypatch, capsys):
+    monkeypatch.setenv("SMASHRUN_ACCESS_TOKEN", SECRET)
+    monkeypatch.setenv("MYRUNSTREAK_DB", str(run_env))  # a folder
+    _assert_one_line_error(cli.main(["run"]), capsys.readouterr().err, "is a folder")
+    not_duckdb = run_env / "notes.duckdb"
+    not_duckdb.write_text("these are not the runs you are looking for\n" * 4)
+    monkeypatch.setenv("MYRUNSTREAK_DB", str(not_duckdb))
+    _assert_one_line_error(cli.main(["run"]), capsys.readouterr().err, "not a DuckDB database")
+    assert not_duckdb.read_text().startswith("these are not")  # untouched
+
+
+def test_streak_with_bad_database_paths(run_env, capsys):
+    _assert_one_line_error(cli.main(["streak", "--db", str(run_env / "missing.duckdb")]), capsys.readouterr().err,
+                           "database not found")
+    not_duckdb = run_env / "notes.duckdb"
+    not_duckdb.write_text("plain text\n" * 10)
+    _assert_one_line_error(cli.main(["streak", "--db", str(not_duckdb)]), capsys.readouterr().err,
+                           "cannot open database")
