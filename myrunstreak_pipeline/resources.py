@@ -119,7 +119,7 @@ class DuckDBStorage(dg.ConfigurableResource):
         # Not yield_for_execution/teardown: those make this a generator resource, which every caller of
         # build_sensor_context(...) would then have to open with ``with``. The run-scoped scratch directory
         # and reader are released when Dagster drops the initialised resource (or at interpreter exit).
-        run = context.dagster_run
+        run = context.run
         self._run_id = run.run_id if run is not None else None
         if self.is_s3:
             scratch = tempfile.mkdtemp(prefix="myrunstreak-run-")
