@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def command(args: argparse.Namespace) -> int:
     from myrunstreak_pipeline.preflight import check_before_run
     from myrunstreak_pipeline.settings import Settings
 
+    _print_progress_lines()
     settings = Settings.from_env()
     check_before_run(settings)  # no credentials / unreachable API / bad DB path: one line + hint, no run
     job = build_defs(settings).resolve_job_def("sync_job")
@@ -64,6 +66,16 @@ def command(args: argparse.Namespace) -> int:
     print(progress_summary(result, count))
     print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f} s")
     return 0 if result.success else 1
+
+
+def _print_progress_lines() -> None:
+    """Show the steps' progress lines (defs.common.log_progress) live on stdout while the run executes."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(asctime)s  %(message)s", datefmt="%H:%M:%S"))
+    progress = logging.getLogger("myrunstreak.progress")
+    progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    progress.propagate = False  # already printed; the root logger (-v) would print it twice
 
 
 def plan_run(settings, keys: list[str], *, full: bool) -> tuple[str, dict[str, str], str]:

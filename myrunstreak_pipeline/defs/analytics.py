@@ -7,6 +7,7 @@ import dagster as dg
 
 from myrunstreak_pipeline.analytics import local_today, set_streak_rule, streak_card
 from myrunstreak_pipeline.defs.common import (
+    log_progress,
     ANALYTICS_GROUP,
     OWNERS,
     POOL,
@@ -62,7 +63,7 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
 
         rule, counts, schemas, card, checks, total_km = storage.write(refresh)
         current, longest = card["current"], card["longest"]
-        context.log.info(f"streak as of {today}: current {current['days']} days ({current['status']}), "
+        log_progress(context, f"streak as of {today}: current {current['days']} days ({current['status']}), "
                          f"longest {longest['days']} days")
         numbers = {
             "current_streak_days": current["days"],

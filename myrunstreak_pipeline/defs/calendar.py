@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from myrunstreak_pipeline.analytics.calendar import DEFAULT_YEARS, render_calendar, calendar_grid
-from myrunstreak_pipeline.defs.common import ANALYTICS_GROUP, OWNERS, POOL
+from myrunstreak_pipeline.defs.common import ANALYTICS_GROUP, OWNERS, POOL, log_progress
 from myrunstreak_pipeline.resources import DuckDBStorage
 
 CALENDAR_FILE = "streak_calendar.png"
@@ -56,7 +56,7 @@ def streak_calendar(context: dg.AssetExecutionContext, storage: DuckDBStorage) -
     drawing = render_calendar(grid, target)
     thumbnail = render_calendar(thumbnail_grid, cell_px=THUMBNAIL_CELL_PX)
     inline = base64.b64encode(thumbnail.png).decode("ascii")
-    context.log.info(f"streak calendar {grid.years[-1]}..{grid.years[0]} written to {target}")
+    log_progress(context, f"streak calendar {grid.years[-1]}..{grid.years[0]} written to {target}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(target)),
         "preview": dg.MetadataValue.md(

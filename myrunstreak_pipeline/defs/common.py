@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import dagster as dg
@@ -14,6 +15,7 @@ OWNERS = ["team:myrunstreak"]
 INGEST_GROUP = "ingest"
 ANALYTICS_GROUP = "analytics"
 UPDATED_SINCE_TAG = "myrunstreak/updated_since"  # set by `myrunstreak run`: the run covers every change up to it
+PROGRESS_LOGGER = logging.getLogger("myrunstreak.progress")  # `myrunstreak run` prints it live
 CURSOR_KEY = "summaries.updated_since"  # sync_state: epoch seconds of the newest dateUpdatedUTC fully loaded
 
 
@@ -73,3 +75,9 @@ def _metadata_value(value: Any) -> Any:
     if isinstance(value, (int, float, str, bool)):
         return value
     return str(value)
+
+
+def log_progress(context: dg.OpExecutionContext, message: str) -> None:
+    """A step's progress line: to Dagster's log (the UI) and to ``myrunstreak run``'s terminal."""
+    context.log.info(message)
+    PROGRESS_LOGGER.info(message)

@@ -9,6 +9,7 @@ within SmashRun's ~250 requests/hour. The analytics depend on ``runs`` only: det
 import dagster as dg
 
 from myrunstreak_pipeline.defs.common import (
+    log_progress,
     INGEST_GROUP,
     OWNERS,
     POOL,
@@ -67,7 +68,7 @@ def build_details_assets() -> dg.AssetsDefinition:
 
         result, left, counts, schemas, lengths = storage.write(load)
         used = batch.requests_used if batch else 0
-        context.log.info(f"details: {used} requests used of {budget}; {left} runs still need details"
+        log_progress(context, f"details: {used} requests used of {budget}; {left} runs still need details"
                          + (f" (stopped by {batch.stopped_by})" if batch and batch.stopped_by else ""))
         progress = {
             "detail_requests_used": used,

@@ -16,6 +16,7 @@ import dagster as dg
 from myrunstreak_pipeline.analytics import local_today
 
 from myrunstreak_pipeline.defs.common import (
+    log_progress,
     CURSOR_KEY,
     INGEST_GROUP,
     OWNERS,
@@ -28,7 +29,7 @@ from myrunstreak_pipeline.defs.common import (
     table_schema,
 )
 from myrunstreak_pipeline.defs.partitions import covers_whole_history, window_dates
-from myrunstreak_pipeline.duckdb_ops import RunRepository
+from myrunstreak_pipeline.duckdb_ops import RunRepository, stage_activities
 from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
 
 DEFAULT_MAX_QUARANTINE_RATE = 0.05
@@ -78,33 +79,39 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, timezone:
         window = context.partition_time_window  # one year, or the whole range of a single-run backfill
         start, end = window_dates(window)
         whole_history = covers_whole_history(partitions, window)
+        log_progress(context, f"listing SmashRun summaries for {start}..{end} "
+                              f"({len(context.partition_keys)} partition(s), {'one unpaged call' if whole_history else 'paged'})")
         with smashrun.client() as client:
             # One unpaged listing serves a whole-history window; a year pages from the newest backwards.
             fetch = client.list_activities() if whole_history else client.list_activities_in_window(start, end)
-        items = fetch.activities + [raw for raw, _reason in fetch.rejects]
+        received = len(fetch.activities) + len(fetch.rejects)
         cursor = _cursor_to_store(context, whole_history, fetch.activities)
+        # Validate and convert to Arrow once, then drop the raw dicts before the DuckDB work (peak memory on a
+        # decades-long backfill); the staged batch is what an S3 conflict retry re-applies.
+        staged = stage_activities(fetch.activities + [raw for raw, _reason in fetch.rejects])
+        requests_used = fetch.requests_used
+        del fetch
         # A run's own zone may be ahead of the runner's: tomorrow (local) is the latest plausible date.
         latest_date = local_today(timezone) + dt.timedelta(days=1)
 
         def load(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
-            return (RunRepository(con).replace_window(start, end, items, cursor=cursor), table_row_counts(con),
+            return (RunRepository(con).replace_window(start, end, staged, cursor=cursor), table_row_counts(con),
                     table_schema(con, "runs"), table_schema(con, "raw_activities"),
                     run_sql_check(con, "runs_future_local_dates.sql", {"latest_date": latest_date}),
                     run_sql_check(con, "runs_duplicate_activity_ids.sql"))
 
         result, counts, runs_schema, raw_schema, future, duplicates = storage.write(load)
 
-        received = len(items)
         rate = result.quarantined / received if received else 0.0
-        context.log.info(
-            f"window {start}..{end}: {received} summaries ({fetch.requests_used} requests), {result.loaded} loaded, "
+        log_progress(context, 
+            f"window {start}..{end}: {received} summaries ({requests_used} API request{'' if requests_used == 1 else 's'}), {result.loaded} loaded, "
             f"{result.quarantined} quarantined, {result.marked_deleted} flagged deleted"
         )
         window_meta = {
             "window_start": str(start),
             "window_end_exclusive": str(end),
-            "api_requests": fetch.requests_used,
+            "api_requests": requests_used,
             "whole_history_listing": whole_history,
         }
         yield dg.MaterializeResult(

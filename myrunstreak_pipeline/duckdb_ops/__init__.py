@@ -2,7 +2,16 @@
 
 from myrunstreak_pipeline.duckdb_ops.manager import DuckDBManager, load_httpfs
 from myrunstreak_pipeline.duckdb_ops.migrations import migrate
-from myrunstreak_pipeline.duckdb_ops.repository import RunRepository, UpsertResult
+from myrunstreak_pipeline.duckdb_ops.repository import RunRepository, StagedBatch, UpsertResult, stage_activities
 from myrunstreak_pipeline.duckdb_ops.transactions import transaction
 
-__all__ = ["DuckDBManager", "RunRepository", "UpsertResult", "load_httpfs", "migrate", "transaction"]
+__all__ = [
+    "DuckDBManager",
+    "RunRepository",
+    "StagedBatch",
+    "UpsertResult",
+    "load_httpfs",
+    "migrate",
+    "stage_activities",
+    "transaction",
+]

@@ -136,6 +136,51 @@ def _unknown_enum_values(activities: list[Activity]) -> dict[str, list[str]]:
     return {name: sorted(values) for name, values in sorted(found.items())}
 
 
+@dataclass(frozen=True)
+class StagedBatch:
+    """A validated, de-duplicated batch already converted to Arrow tables.
+
+    Staging is the Python-heavy half of a write (validation, models); applying it is pure DuckDB. Keeping the
+    two apart lets a caller drop the raw dicts and models before the load (peak memory on a 20,000-run
+    backfill) and re-apply the same batch cheaply (S3 compare-and-swap retries).
+    """
+
+    payload_kind: PayloadKind
+    raw: pa.Table  # staged_raw
+    runs: pa.Table  # staged_runs
+    laps: pa.Table | None  # detail batches only
+    recordings: pa.Table | None  # detail batches only
+    present_ids: pa.Table  # every readable id of the batch, valid or quarantined
+    quarantine: list[tuple[str | None, str, str]]  # (id, payload, reason), one per rejected payload
+    duplicates: int
+    unknown_enum_values: dict[str, list[str]]
+
+    @property
+    def loaded(self) -> int:
+        return self.runs.num_rows
+
+
+def stage_activities(
+    items: Iterable[Mapping[str, Any] | Activity], *, payload_kind: PayloadKind = "summary"
+) -> StagedBatch:
+    """Validate, dedupe and convert ``items`` (raw dicts as received, or models) for ``RunRepository``."""
+    _check_kind(payload_kind)
+    batch = _validate(items)
+    activities = batch.activities
+    detail = payload_kind == "detail"
+    return StagedBatch(
+        payload_kind=payload_kind,
+        raw=staging.raw_table(activities, batch.payloads),
+        runs=staging.runs_table(activities, batch.raw_starts),
+        laps=staging.laps_table(activities) if detail else None,
+        recordings=staging.recordings_table(activities) if detail else None,
+        present_ids=staging.ids_table(batch.all_ids),
+        quarantine=batch.quarantine,
+        duplicates=batch.duplicates,
+        unknown_enum_values=_unknown_enum_values(activities),
+    )
+
+
 def _rows_as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
@@ -161,7 +206,7 @@ class RunRepository:
     # ------------------------------------------------------------------ bulk writes
     def upsert_activities(
         self,
-        items: Iterable[Mapping[str, Any] | Activity],
+        items: Iterable[Mapping[str, Any] | Activity] | StagedBatch,
         *,
         payload_kind: PayloadKind = "summary",
         fetched_at: datetime | None = None,
@@ -169,18 +214,17 @@ class RunRepository:
         """Validate, dedupe and upsert any number of payloads in ONE transaction; invalid ones are quarantined.
 
         ``payload_kind="detail"`` (full activities) also replaces each activity's laps and recording; a summary
-        upsert leaves them, and the stored extended fields, alone.
+        upsert leaves them, and the stored extended fields, alone. ``items`` may be a ``StagedBatch``.
         """
-        _check_kind(payload_kind)
-        batch = _validate(items)
+        staged = _staged_batch(items, payload_kind)
         with transaction(self.connection):
-            return self._write_batch(batch, payload_kind, fetched_at)
+            return self._write_batch(staged, fetched_at)
 
     def replace_window(
         self,
         start_date: date,
         end_date_exclusive: date,
-        items: Iterable[Mapping[str, Any] | Activity],
+        items: Iterable[Mapping[str, Any] | Activity] | StagedBatch,
         *,
         cursor: Mapping[str, str] | None = None,
     ) -> UpsertResult:
@@ -189,10 +233,10 @@ class RunRepository:
         All in one transaction. A payload that fails validation still protects its stored run from deletion."""
         if end_date_exclusive <= start_date:
             raise MyRunStreakError("replace_window: the end date must be after the start date")
-        batch = _validate(items)
+        staged = _staged_batch(items, "summary")
         with transaction(self.connection):
-            result = self._write_batch(batch, "summary", None)
-            with self._staged("staged_present_ids", staging.ids_table(batch.all_ids)):
+            result = self._write_batch(staged, None)
+            with self._staged("staged_present_ids", staged.present_ids):
                 marked = self.connection.execute(
                     load_sql("queries/repository/flag_deleted_in_window.sql"),
                     {"start_date": start_date, "end_date": end_date_exclusive},
@@ -201,48 +245,47 @@ class RunRepository:
                 self._set_sync_state(cursor)
         return UpsertResult(**{**result.__dict__, "marked_deleted": int(marked)})
 
-    def _write_batch(self, batch: _Batch, payload_kind: str, fetched_at: datetime | None) -> UpsertResult:
+    def _write_batch(self, staged: StagedBatch, fetched_at: datetime | None) -> UpsertResult:
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         fetched_at = (fetched_at.astimezone(timezone.utc).replace(tzinfo=None) if fetched_at and fetched_at.tzinfo
                       else fetched_at) or now
-        if batch.quarantine:
-            distinct = list(dict.fromkeys(batch.quarantine))  # identical bad payloads: one row
+        if staged.quarantine:
+            distinct = list(dict.fromkeys(staged.quarantine))  # identical bad payloads: one row
             with self._staged("staged_quarantine", staging.quarantine_table(distinct)):
                 self.connection.execute(
                     load_sql("queries/repository/insert_quarantine.sql"),
-                    {"payload_kind": payload_kind, "quarantined_at": now},
+                    {"payload_kind": staged.payload_kind, "quarantined_at": now},
                 )
-        if batch.activities:
-            with self._staged("staged_raw", staging.raw_table(batch.activities, batch.payloads)):
+        if staged.loaded:
+            with self._staged("staged_raw", staged.raw):
                 self.connection.execute(
                     load_sql("queries/repository/upsert_raw_activities.sql"),
-                    {"payload_kind": payload_kind, "fetched_at": fetched_at},
+                    {"payload_kind": staged.payload_kind, "fetched_at": fetched_at},
                 )
-            with self._staged("staged_runs", staging.runs_table(batch.activities, batch.raw_starts)):
+            with self._staged("staged_runs", staged.runs):
                 self.connection.execute(
-                    load_sql("queries/repository/merge_runs.sql"), {"keep_extended": payload_kind == "summary"}
+                    load_sql("queries/repository/merge_runs.sql"),
+                    {"keep_extended": staged.payload_kind == "summary"},
                 )
-                if payload_kind == "detail":
-                    self._replace_details(batch.activities)
+                if staged.payload_kind == "detail":
+                    self._replace_details(staged)
         return UpsertResult(
-            loaded=len(batch.activities),
-            quarantined=len(batch.quarantine),
-            quarantine_reasons=[(q[0], q[2]) for q in batch.quarantine],
-            duplicates=batch.duplicates,
-            unknown_enum_values=_unknown_enum_values(batch.activities),
+            loaded=staged.loaded,
+            quarantined=len(staged.quarantine),
+            quarantine_reasons=[(q[0], q[2]) for q in staged.quarantine],
+            duplicates=staged.duplicates,
+            unknown_enum_values=staged.unknown_enum_values,
         )
 
-    def _replace_details(self, activities: list[Activity]) -> None:
+    def _replace_details(self, staged: StagedBatch) -> None:
         # staged_runs is registered by the caller: its ids scope the deletes.
         self.connection.execute(load_sql("queries/repository/delete_laps.sql"))
         self.connection.execute(load_sql("queries/repository/delete_recordings.sql"))
-        laps = staging.laps_table(activities)
-        if laps.num_rows:
-            with self._staged("staged_laps", laps):
+        if staged.laps is not None and staged.laps.num_rows:
+            with self._staged("staged_laps", staged.laps):
                 self.connection.execute(load_sql("queries/repository/insert_laps.sql"))
-        recordings = staging.recordings_table(activities)
-        if recordings.num_rows:
-            with self._staged("staged_recordings", recordings):
+        if staged.recordings is not None and staged.recordings.num_rows:
+            with self._staged("staged_recordings", staged.recordings):
                 self.connection.execute(load_sql("queries/repository/insert_recordings.sql"))
 
     @contextmanager
@@ -369,9 +412,17 @@ class RunRepository:
         return {"days": int(days), "start": start, "end": end, "status": status}
 
 
+def _staged_batch(items: Any, payload_kind: PayloadKind) -> StagedBatch:
+    if isinstance(items, StagedBatch):
+        if items.payload_kind != payload_kind:
+            raise MyRunStreakError(f"a {items.payload_kind} batch cannot be written as {payload_kind}")
+        return items
+    return stage_activities(items, payload_kind=payload_kind)
+
+
 def _check_kind(payload_kind: str) -> None:
     if payload_kind not in _KINDS:
         raise MyRunStreakError(f"payload_kind must be one of {', '.join(_KINDS)}")
 
 
-__all__ = ["PayloadKind", "RunRepository", "UpsertResult"]
+__all__ = ["PayloadKind", "RunRepository", "StagedBatch", "UpsertResult", "stage_activities"]
