@@ -21,7 +21,13 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from myrunstreak_pipeline.errors import MyRunStreakError
-from myrunstreak_pipeline.settings import DEFAULT_API_BASE, DEFAULT_AUTH_BASE, DEFAULT_TOKEN_FILE, Settings
+from myrunstreak_pipeline.settings import (
+    DEFAULT_API_BASE,
+    DEFAULT_AUTH_BASE,
+    DEFAULT_TOKEN_FILE,
+    Settings,
+    env_number,
+)
 from myrunstreak_pipeline.storage_s3 import S3ClientResource
 
 if TYPE_CHECKING:
@@ -57,7 +63,6 @@ class SmashRunResource(dg.ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SmashRunResource":
-        budget = os.environ.get("MYRUNSTREAK_DETAIL_BUDGET")
         return cls(
             api_base=settings.api_base,
             auth_base=settings.auth_base,
@@ -65,7 +70,7 @@ class SmashRunResource(dg.ConfigurableResource):
             client_id=_env_or_none("SMASHRUN_CLIENT_ID"),
             client_secret=_env_or_none("SMASHRUN_CLIENT_SECRET"),
             token_file=settings.token_file,
-            detail_request_budget=int(budget) if budget else DEFAULT_DETAIL_BUDGET,
+            detail_request_budget=env_number("MYRUNSTREAK_DETAIL_BUDGET", DEFAULT_DETAIL_BUDGET),
         )
 
     def client(self) -> "SmashRunClient":

@@ -80,28 +80,22 @@ def _print_progress_lines() -> None:
 
 def plan_run(settings, keys: list[str], *, full: bool) -> tuple[str, dict[str, str], str]:
     """(first partition to load, extra run tags, reason). The last partition is always the current year."""
-    from myrunstreak_pipeline.defs.changes import plan_changes
-    from myrunstreak_pipeline.defs.common import CURSOR_KEY, UPDATED_SINCE_TAG
-    from myrunstreak_pipeline.duckdb_ops import RunRepository
-    from myrunstreak_pipeline.errors import MyRunStreakError
+    from myrunstreak_pipeline.defs.changes import plan_changes, stored_cursor
+    from myrunstreak_pipeline.defs.common import UPDATED_SINCE_TAG
     from myrunstreak_pipeline.resources import DuckDBStorage
     from myrunstreak_pipeline.smashrun.client import SmashRunClient
 
     if full:
         return keys[0], {}, "full history"
     storage = DuckDBStorage.from_settings(settings)
-    try:
-        with storage.reader() as db:
-            cursor = RunRepository(db.connection).get_sync_state(CURSOR_KEY)
-    except MyRunStreakError:
-        cursor = None
-    if not cursor:
+    cursor = stored_cursor(storage)
+    if cursor is None:
         return keys[0], {}, "no sync cursor yet, so the full history"
     with SmashRunClient.from_settings(settings) as client:
-        plan = plan_changes(client, storage, float(cursor))
+        plan = plan_changes(client, storage, cursor)
     changed = [year for year in plan.years if year in keys]
     first = min([*changed, keys[-1]])
-    new_cursor = max(float(cursor), plan.new_cursor or 0.0)
+    new_cursor = max(cursor, plan.new_cursor or 0.0)
     note = f"; {plan.note}" if plan.note else ""
     why = f"incremental ({len(plan.updated_years)} year(s) updated, {len(plan.deleted_years)} with deletions{note})"
     return first, {UPDATED_SINCE_TAG: str(int(new_cursor))}, why

@@ -75,3 +75,22 @@ def test_streak_with_bad_database_paths(run_env, capsys):
     not_duckdb.write_text("plain text\n" * 10)
     _assert_one_line_error(cli.main(["streak", "--db", str(not_duckdb)]), capsys.readouterr().err,
                            "cannot open database")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "phrase"),
+    [
+        ("MYRUNSTREAK_DETAIL_BUDGET", "fifty", "MYRUNSTREAK_DETAIL_BUDGET must be a whole number"),
+        ("MYRUNSTREAK_DETAIL_BUDGET", "-1", "MYRUNSTREAK_DETAIL_BUDGET must be a whole number >= 0"),
+        ("MYRUNSTREAK_STREAK_MODE", "loose", "MYRUNSTREAK_STREAK_MODE must be 'sum' or 'strict'"),
+    ],
+)
+def test_run_with_a_bad_setting(run_env, monkeypatch, capsys, name, value, phrase):
+    with socket.socket() as listener:  # reachable API host, so the check that fails is the setting's
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        monkeypatch.setenv("SMASHRUN_API_BASE", f"http://127.0.0.1:{listener.getsockname()[1]}/v1")
+        monkeypatch.setenv("SMASHRUN_ACCESS_TOKEN", SECRET)
+        monkeypatch.setenv(name, value)
+        code = cli.main(["run"])
+    _assert_one_line_error(code, capsys.readouterr().err, phrase)

@@ -159,6 +159,25 @@ def test_window_paging_stops_once_past_start(sandbox):
         assert all(r.query.get("count") == "100" for r in api_requests(sandbox))
 
 
+def test_window_listed_by_utc_instant_keeps_runs_of_far_east_zones(sandbox, sandbox_factory):
+    # Listed by UTC instant, a New Year's Eve run in New York (01:00 UTC Jan 1) comes BEFORE a New Year's Day
+    # run in Auckland (11:30 UTC Dec 31): local dates are not monotonic. A page ending on the New York run
+    # must not end the 2024 window's paging, or the Auckland run (dated 2024-01-01) is missed.
+    template = {k: v for k, v in sandbox.athlete.summary(sandbox.athlete.sorted_ids()[0]).items() if k != "activityId"}
+    starts = [f"2024-01-0{d}T07:00:00-05:00" for d in (5, 4, 3, 2)] + [
+        "2023-12-31T20:00:00-05:00", "2024-01-01T00:30:00+13:00"] + [
+        f"2023-12-{d:02d}T07:00:00-05:00" for d in range(29, 19, -1)]
+    payloads = [dict(template, activityId=100 + i, startDateTimeLocal=s) for i, s in enumerate(starts)]
+    sb = sandbox_factory(activities=payloads, rate_limit=None)
+    sb.list_by_utc_instant = True
+    client = make_client(sb, page_size=5)
+
+    result = client.list_activities_in_window(date(2024, 1, 1), date(2024, 2, 1))
+
+    assert sorted(p["activityId"] for p in result.activities) == [100, 101, 102, 103, 105]
+    assert result.requests_used == 2  # the page ending on Dec 31 (New York) was not taken as the end
+
+
 def test_window_far_in_the_past_falls_back_to_one_unpaged_call(sandbox):
     client = make_client(sandbox)
     start, end = date.fromisoformat(local_date(sandbox.athlete.visible_activities[-1])), None

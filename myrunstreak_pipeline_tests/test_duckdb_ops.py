@@ -95,6 +95,17 @@ def test_failed_batch_writes_nothing(run_repository: RunRepository, monkeypatch)
     assert set(run_repository.table_counts().values()) == {0}
 
 
+def test_failure_mid_write_rolls_back_the_whole_batch(run_repository: RunRepository, monkeypatch):
+    # the quarantine, raw and runs statements have already run when the laps/recordings step fails
+    def broken(self, staged):
+        raise RuntimeError("details failed")
+
+    monkeypatch.setattr(RunRepository, "_replace_details", broken)
+    with pytest.raises(RuntimeError, match="details failed"):
+        run_repository.upsert_activities([payloads.detail_run(), {"bad": 1}], payload_kind="detail")
+    assert set(run_repository.table_counts().values()) == {0}
+
+
 def test_views_refreshed_in_name_order_and_skipped_read_only(tmp_path: Path, monkeypatch):
     views = tmp_path / "views"
     views.mkdir()
@@ -309,9 +320,11 @@ def test_ids_needing_details_queue(run_repository: RunRepository):
     run_repository.mark_deleted([4])
     assert run_repository.ids_needing_details(10) == ["2", "1"]  # newest first, no details / deleted excluded
     assert run_repository.ids_needing_details(1) == ["2"]
+    assert run_repository.count_needing_details() == 2  # the whole queue, whatever the limit
     run_repository.upsert_activities([payloads.detail_run(2, startDateTimeLocal="2024-01-02T07:00:00-05:00")],
                                      payload_kind="detail")
     assert run_repository.ids_needing_details(10) == ["1"]
+    assert run_repository.count_needing_details() == 1
     edited = day_run("2024-01-02", activity_id=2, updated="2030-01-01T00:00:00")
     run_repository.upsert_activities([edited])  # the summary is newer than the stored detail
     assert run_repository.ids_needing_details(10) == ["2", "1"]
@@ -334,6 +347,13 @@ def test_current_streak_rules(run_repository: RunRepository):
     assert run_repository.get_current_streak(date(2024, 3, 3)) == {
         "days": 0, "start": None, "end": None, "status": "broken"}
     assert run_repository.get_current_streak(date(2024, 3, 1), min_km=0.5)["days"] == 4
+
+
+def test_current_streak_day_total_is_exact(run_repository: RunRepository):
+    # 0.3 + 0.3 + 0.3 + 0.709344 km is exactly one mile, but a float sum lands at 1.6093439999999999
+    run_repository.upsert_activities([day_run("2024-04-01", distance=km) for km in (0.3, 0.3, 0.3, 0.709344)])
+    assert run_repository.get_current_streak(date(2024, 4, 1)) == {
+        "days": 1, "start": date(2024, 4, 1), "end": date(2024, 4, 1), "status": "active"}
 
 
 def test_current_streak_has_no_365_day_cap(run_repository: RunRepository):

@@ -18,7 +18,7 @@ import requests
 
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.settings import Settings
-from myrunstreak_pipeline.smashrun.client import RetryPolicy, SmashRunClient
+from myrunstreak_pipeline.smashrun.client import RetryPolicy, SmashRunAuthError, SmashRunClient
 from myrunstreak_pipeline.smashrun.oauth import AppToken, Token, TokenFile, UserToken, authorize
 
 CLIENT_ID, CLIENT_SECRET = "myrunstreak-test-app", "client-secret-that-must-not-leak"
@@ -199,9 +199,9 @@ def test_expired_refresh_token_asks_to_reauthorize(app, tmp_path):
     store = stored_token(app, tmp_path / "token.json")
     client = app_client(app, store)
     app.clock.advance(13 * WEEK)  # both the access and the refresh token have expired
-    with pytest.raises(MyRunStreakError, match="invalid_grant") as info:
+    with pytest.raises(SmashRunAuthError, match="invalid_grant") as info:
         client.userinfo()
-    assert "myrunstreak auth" in info.value.hint
+    assert "myrunstreak auth" in info.value.hint and info.value.path == "/my/userinfo"
     token = store.load()
     assert token["refresh_token"] not in str(info.value) and CLIENT_SECRET not in str(info.value)
 

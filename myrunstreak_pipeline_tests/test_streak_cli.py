@@ -131,6 +131,16 @@ def test_card(design_db, capsys):
     assert f"This year      : {123 * 1.609344:,.2f} km (123.00 mi)" in card
 
 
+def test_card_week_that_began_last_year(tmp_path, capsys):
+    # Fri 2026-01-02: its ISO week began Mon 2025-12-29, so this week has 5 days of 2 km; this year only 2
+    db = build_db(tmp_path / "newyear.duckdb", [*daily_history(D(2025, 12, 28), 6, km=2.0)])
+    streak(["--db", str(db), "--today", "2026-01-02"])
+    card = capsys.readouterr().out
+    assert f"This week      : {10:,.2f} km" in card
+    assert f"This month     : {4:,.2f} km" in card
+    assert f"This year      : {4:,.2f} km" in card
+
+
 def test_card_at_risk_shows_distance_still_needed(tmp_path, capsys):
     db = build_db(tmp_path / "risk.duckdb", [*daily_history(D(2024, 3, 1), 5, km=3.0),
                                              run(dt.datetime(2024, 3, 6, 6), 1.0, activity_id="partial")])

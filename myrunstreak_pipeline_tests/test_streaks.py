@@ -335,6 +335,16 @@ def test_rule_from_env(analytics_db, monkeypatch):
     assert set_streak_rule_from_env(analytics_db.con).as_dict() == {"min_km": MILE, "mode": "sum"}
 
 
+@pytest.mark.parametrize(("name", "value"), [("MYRUNSTREAK_STREAK_MODE", "loose"), ("MYRUNSTREAK_STREAK_MIN_KM", "a mile")])
+def test_bad_rule_env_is_a_clear_settings_error(monkeypatch, name, value):
+    from myrunstreak_pipeline.settings import Settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(MyRunStreakError) as error:  # every Settings.from_env() caller: one line + hint
+        Settings.from_env()
+    assert isinstance(error.value, ValueError) and name in str(error.value) and name in error.value.hint
+
+
 def test_rule_table_holds_one_row_and_checks_mode(analytics_db):
     with pytest.raises(duckdb.ConstraintException):
         analytics_db.con.execute("INSERT INTO streak_rule (id, min_km, mode) VALUES (2, 1.0, 'sum')")

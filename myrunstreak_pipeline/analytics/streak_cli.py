@@ -110,7 +110,7 @@ def command(args: argparse.Namespace) -> int:
         else:
             print(format_card(streak_card(con, today, min_km, mode)))
         if args.calendar:
-            _write_calendar(con, args)
+            _write_calendar(con, args, today)
     except duckdb.CatalogException as error:
         raise MyRunStreakError(
             f"{uri} has no streak views (not created or migrated by this version): {error}",
@@ -121,13 +121,13 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_calendar(con, args: argparse.Namespace) -> None:
+def _write_calendar(con, args: argparse.Namespace, today) -> None:
     import sys
 
     from myrunstreak_pipeline.analytics.calendar import DEFAULT_YEARS, write_calendar
 
     years = None if args.all_years else (args.calendar_years or DEFAULT_YEARS)
-    drawing = write_calendar(con, args.calendar, years=years)
+    drawing = write_calendar(con, args.calendar, years=years, through=today)  # the card's --today, too
     grid = drawing.grid
     # stderr: stdout stays the card (or the --json object) alone
     print(f"calendar {grid.years[-1]}..{grid.years[0]} written to {drawing.path} "

@@ -7,8 +7,7 @@ import os
 
 import dagster as dg
 
-from myrunstreak_pipeline.defs.changes import plan_changes
-from myrunstreak_pipeline.defs.common import CURSOR_KEY
+from myrunstreak_pipeline.defs.changes import plan_changes, stored_cursor
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
 
@@ -81,7 +80,7 @@ def build_change_sensor(job, partitions: dg.TimeWindowPartitionsDefinition) -> d
         state = json.loads(context.cursor) if context.cursor else {}
         since = state.get("updated_since")
         if since is None:
-            since = _stored_cursor(storage)
+            since = stored_cursor(storage)
             if since is None:
                 return dg.SkipReason("no sync cursor yet: run `myrunstreak run --full` (or a backfill) first")
         with smashrun.client() as client:
@@ -100,14 +99,3 @@ def build_change_sensor(job, partitions: dg.TimeWindowPartitionsDefinition) -> d
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_state))
 
     return smashrun_changes
-
-
-def _stored_cursor(storage: DuckDBStorage) -> float | None:
-    from myrunstreak_pipeline.duckdb_ops import RunRepository
-
-    try:
-        with storage.reader() as db:
-            value = RunRepository(db.connection).get_sync_state(CURSOR_KEY)
-    except MyRunStreakError:
-        return None
-    return float(value) if value else None

@@ -14,6 +14,7 @@ import dagster as dg
 from myrunstreak_pipeline.analytics.calendar import DEFAULT_YEARS, render_calendar, calendar_grid
 from myrunstreak_pipeline.defs.common import ANALYTICS_GROUP, OWNERS, POOL, log_progress
 from myrunstreak_pipeline.resources import DuckDBStorage
+from myrunstreak_pipeline.settings import env_number
 
 CALENDAR_FILE = "streak_calendar.png"
 THUMBNAIL_YEARS = 3  # the inline picture stays small (tens of kB) in the event log
@@ -33,10 +34,9 @@ def calendar_dir(database: str) -> Path:
 
 def calendar_years() -> int | None:
     """MYRUNSTREAK_CALENDAR_YEARS: how many recent years to draw (default 10; 'all' for every year)."""
-    text = (os.environ.get("MYRUNSTREAK_CALENDAR_YEARS") or "").strip().lower()
-    if text == "all":
+    if (os.environ.get("MYRUNSTREAK_CALENDAR_YEARS") or "").strip().lower() == "all":
         return None
-    return int(text) if text else DEFAULT_YEARS
+    return env_number("MYRUNSTREAK_CALENDAR_YEARS", DEFAULT_YEARS, minimum=1)
 
 
 @dg.asset(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from myrunstreak_pipeline.defs.common import max_updated_epoch, updated_epoch
+from myrunstreak_pipeline.defs.common import CURSOR_KEY, max_updated_epoch, updated_epoch
 from myrunstreak_pipeline.defs.partitions import year_key
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import load_sql
@@ -39,6 +39,18 @@ class ChangePlan:
             digest = hashlib.sha1(",".join(sorted(self.deleted_years[year])).encode()).hexdigest()[:12]
             parts.append(f"deleted#{digest}")
         return ":".join(parts)
+
+
+def stored_cursor(storage) -> float | None:
+    """The "updated since" cursor stored with the data, or None (no database yet, none stored, or busy)."""
+    from myrunstreak_pipeline.duckdb_ops import RunRepository
+
+    try:
+        with storage.reader() as db:
+            value = RunRepository(db.connection).get_sync_state(CURSOR_KEY)
+    except MyRunStreakError:
+        return None
+    return float(value) if value else None
 
 
 def plan_changes(client, storage, since_epoch: float) -> ChangePlan:

@@ -63,7 +63,7 @@ def build_details_assets() -> dg.AssetsDefinition:
                 result = repo.upsert_activities(items, payload_kind="detail") if items else None
                 repo.mark_deleted(batch.missing)  # 404: deleted upstream since it was listed
             schemas = {name: table_schema(con, name) for name in ("raw_activities", "laps", "recording_data")}
-            return (result, len(repo.ids_needing_details(1_000_000)), table_row_counts(con), schemas,
+            return (result, repo.count_needing_details(), table_row_counts(con), schemas,
                     run_sql_check(con, "recording_series_equal_length.sql"))
 
         result, left, counts, schemas, lengths = storage.write(load)

@@ -9,7 +9,6 @@ bodies, one vs two partitioned assets, 5.3-6.5 s either way (noise dominates): D
 
 
 import datetime as dt
-import os
 
 import dagster as dg
 
@@ -31,6 +30,7 @@ from myrunstreak_pipeline.defs.common import (
 from myrunstreak_pipeline.defs.partitions import covers_whole_history, window_dates
 from myrunstreak_pipeline.duckdb_ops import RunRepository, stage_activities
 from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.settings import env_number
 
 DEFAULT_MAX_QUARANTINE_RATE = 0.05
 
@@ -53,7 +53,7 @@ RUNS = dg.AssetSpec(
 
 
 def max_quarantine_rate() -> float:
-    return float(os.environ.get("MYRUNSTREAK_MAX_QUARANTINE_RATE") or DEFAULT_MAX_QUARANTINE_RATE)
+    return env_number("MYRUNSTREAK_MAX_QUARANTINE_RATE", DEFAULT_MAX_QUARANTINE_RATE)
 
 
 def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, timezone: str | None) -> dg.AssetsDefinition:

@@ -13,13 +13,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import pyarrow as pa
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
+from myrunstreak_pipeline.analytics.report import local_today
 from myrunstreak_pipeline.duckdb_ops import staging
 from myrunstreak_pipeline.duckdb_ops.transactions import transaction
 from myrunstreak_pipeline.errors import MyRunStreakError
@@ -184,17 +184,6 @@ def stage_activities(
 def _rows_as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def _today(timezone_name: str | None) -> date:
-    if timezone_name:
-        try:
-            return datetime.now(ZoneInfo(timezone_name)).date()
-        except (ZoneInfoNotFoundError, ValueError):
-            raise MyRunStreakError(
-                f"unknown time zone {timezone_name!r}", hint="set MYRUNSTREAK_TIMEZONE to an IANA name"
-            ) from None
-    return datetime.now().astimezone().date()
 
 
 class RunRepository:
@@ -370,6 +359,13 @@ class RunRepository:
         ).fetchall()
         return [row[0] for row in rows]
 
+    def count_needing_details(self) -> int:
+        """How many runs the detail queue holds (``ids_needing_details`` without fetching the ids)."""
+        row = self.connection.execute(
+            load_sql("queries/repository/ids_needing_details.sql"), {"limit": 1}
+        ).fetchone()
+        return int(row[1]) if row else 0
+
     def table_counts(self) -> dict[str, int]:
         """Row counts of the data tables (``live_runs`` = runs not flagged deleted)."""
         return dict(self.connection.execute(load_sql("queries/repository/table_counts.sql")).fetchall())
@@ -399,12 +395,13 @@ class RunRepository:
     def get_current_streak(
         self, today: date | None = None, *, min_km: float | None = None, timezone_name: str | None = None
     ) -> dict[str, Any]:
-        """``{"days", "start", "end", "status"}``: days on which the live runs sum to >= ``min_km`` (default
-        1.609344), consecutive up to today or yesterday; status ``active`` / ``at_risk`` / ``broken``.
+        """``{"days", "start", "end", "status"}``: days on which the live runs sum (exactly, in DECIMAL) to
+        >= ``min_km`` (default 1.609344), consecutive up to today or yesterday; status ``active`` / ``at_risk`` /
+        ``broken``. Needs the analytics views, which ``DuckDBManager`` installs.
 
         ``today`` defaults to the date in ``timezone_name`` (default MYRUNSTREAK_TIMEZONE, else the machine's)."""
         if today is None:
-            today = _today(timezone_name or Settings.from_env().timezone)
+            today = local_today(timezone_name or Settings.from_env().timezone)
         threshold = DEFAULT_STREAK_MIN_KM if min_km is None else float(min_km)
         days, start, end, status = self.connection.execute(
             load_sql("queries/repository/current_streak.sql"), {"today": today, "min_km": threshold}

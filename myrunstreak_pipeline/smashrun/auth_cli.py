@@ -44,5 +44,7 @@ def command(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         port=args.port,
     )
-    print(f"Authorized. Token stored in {store.path} (expires at {token.get('expires_at'):.0f}).")
+    expires_at = token.get("expires_at")  # absent when the server sent no expires_in
+    until = f" (expires at {expires_at:.0f})" if expires_at is not None else ""
+    print(f"Authorized. Token stored in {store.path}{until}.")
     return 0

@@ -17,7 +17,7 @@ import math
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Iterable
 
 import requests
@@ -51,6 +51,11 @@ IDS_PATH = "/my/activities/search/ids"
 ACTIVITY_PATH = "/my/activities/{id}"
 USERINFO_PATH = "/my/userinfo"
 MAX_PAGE_SIZE = 100  # SmashRun's reported maximum `count`
+# SmashRun lists "ordered by StartDate": if that is the UTC instant rather than the local wall clock, local dates
+# are monotonic only to within the spread of UTC offsets (-12:00..+14:00 = 26 h). A window keeps paging until it
+# is this many days before its start, so no run dated in the window is left on an unread page (replace_window
+# would flag it deleted).
+ORDER_SLACK_DAYS = 2
 
 
 # ----------------------------------------------------------------------------------------------- errors
@@ -279,14 +284,15 @@ class SmashRunClient:
         """Activities whose *local* date is in ``[start, end_exclusive)``.
 
         SmashRun has no start-date filter and lists newest first, so page (count=100) until a page reaches
-        before ``start``. When page 0 shows that would take more than ``max_window_pages`` pages, or the
-        pages run out before reaching ``start``, make ONE unpaged call instead.
+        ``ORDER_SLACK_DAYS`` before ``start``. When page 0 shows that would take more than ``max_window_pages``
+        pages, or the pages run out before reaching it, make ONE unpaged call instead.
         """
         if end_exclusive <= start:
             raise ValueError("end_exclusive must be after start")
         first = self._request_count
         path = self._style_path(style)
         start_s, end_s = start.isoformat(), end_exclusive.isoformat()
+        read_until = start - timedelta(days=ORDER_SLACK_DAYS)
 
         items: list[Any] = []
         complete = False
@@ -294,10 +300,10 @@ class SmashRunClient:
             batch = self._get_list(path, {"page": page, "count": self.page_size})
             items.extend(batch)
             oldest = _local_date(batch[-1]) if batch else None
-            if len(batch) < self.page_size or (oldest is not None and oldest < start_s):
+            if len(batch) < self.page_size or (oldest is not None and oldest < read_until.isoformat()):
                 complete = True
                 break
-            if page == 0 and self._pages_needed(batch, start) > self.max_window_pages:
+            if page == 0 and self._pages_needed(batch, read_until) > self.max_window_pages:
                 break
         if not complete:
             log.info("window %s..%s needs more than %d pages; one unpaged listing instead", start_s, end_s, self.max_window_pages)
@@ -446,6 +452,8 @@ class SmashRunClient:
             raise SmashRunUnavailableError(
                 f"could not reach the SmashRun token endpoint ({type(error).__name__})", path=path
             ) from None
+        except MyRunStreakError as error:  # refused (invalid_grant ...) or no refresh token: same class as a 401
+            raise SmashRunAuthError(str(error), path=path, hint=error.hint) from None
         self.refresh_count += 1
 
     def _get_json(self, path: str, params: dict[str, Any] | None) -> Any:

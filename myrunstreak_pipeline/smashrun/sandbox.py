@@ -128,6 +128,7 @@ class SandboxServer:
         self.refresh_token_ttl = TWELVE_WEEKS
         self.implicit_token_ttl = SIXTY_DAYS
         self.rotate_refresh_tokens = True
+        self.list_by_utc_instant = False  # listing order: local wall-clock start (default) or UTC instant
         self.requests: list[RequestRecord] = []
         self._lock = threading.RLock()
         self._clients: dict[str, str] = {}
@@ -495,13 +496,14 @@ class SandboxServer:
     def _cached(self, style: str) -> tuple[list[int], list[str], list[float], bytes]:
         """Per-activity JSON (newest first) and update instants, rebuilt only when the athlete changed."""
         athlete = self.athlete
+        key = f"{style}:{'instant' if self.list_by_utc_instant else 'local'}"
         with athlete._lock:
             if self._cache_version != athlete.version:
                 self._cache = {}
                 self._cache_version = athlete.version
-            entry = self._cache.get(style)
+            entry = self._cache.get(key)
             if entry is None:
-                ids = athlete.sorted_ids()
+                ids = athlete.sorted_ids(by_instant=self.list_by_utc_instant)
                 dumps = json.JSONEncoder(separators=(",", ":")).encode
                 if style == "ids":
                     texts = [str(i) for i in ids]
@@ -513,7 +515,7 @@ class SandboxServer:
                     texts = [dumps(athlete.summary(i)) for i in ids]
                 updated = [_updated_epoch(athlete._payloads[i]) for i in ids]
                 entry = (ids, texts, updated, ("[" + ",".join(texts) + "]").encode())
-                self._cache[style] = entry
+                self._cache[key] = entry
             return entry
 
     # ------------------------------------------------------------------------------------ one activity
@@ -602,7 +604,7 @@ class SandboxServer:
         first_created = min((p.get("dateCreatedUTC") or "" for p in visible), default="") or \
             format_utc(self.clock.now())
         last_start = visible[0]["startDateTimeLocal"] if visible else None
-        offset = datetime.now(ZoneInfo(athlete.home.zone)).utcoffset() or timedelta(0)
+        offset = self.clock.now().astimezone(ZoneInfo(athlete.home.zone)).utcoffset() or timedelta(0)
         return {
             "id": 100_000 + (athlete.seed or 0),
             "userName": athlete.user_name,

@@ -187,10 +187,15 @@ class Athlete:
     def __len__(self) -> int:
         return len(self._payloads)
 
-    def sorted_ids(self, include_deleted: bool = False) -> list[int]:
-        """Newest first by the local wall-clock start (startDateTimeLocal), ties by id."""
+    def sorted_ids(self, include_deleted: bool = False, by_instant: bool = False) -> list[int]:
+        """Newest first by the local wall-clock start (startDateTimeLocal), ties by id; ``by_instant`` sorts by
+        the start's UTC instant instead (SmashRun's "ordered by StartDate" could mean either)."""
+        def start(payload: dict) -> str | float:
+            text = payload["startDateTimeLocal"]
+            return datetime.fromisoformat(text).timestamp() if by_instant else text[:16]
+
         with self._lock:
-            items = [(payload["startDateTimeLocal"][:16], activity_id)
+            items = [(start(payload), activity_id)
                      for activity_id, payload in self._payloads.items()
                      if include_deleted or activity_id not in self._deleted]
         items.sort(reverse=True)

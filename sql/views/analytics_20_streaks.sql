@@ -91,8 +91,9 @@ CREATE OR REPLACE VIEW streak_analysis AS
 SELECT *
 FROM streaks((SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule));
 
--- "today" = current_date in the session's TimeZone (readers SET TimeZone from MYRUNSTREAK_TIMEZONE);
--- streak_report() in Python passes an explicit local date instead.
+-- "today" = current_date in the session's TimeZone setting (DuckDB's default: the machine's zone; nothing in the
+-- pipeline sets it from MYRUNSTREAK_TIMEZONE). For the runner's local today, call current_streak_as_of() with
+-- an explicit date, as streak_report() / streak_card() in Python do.
 CREATE OR REPLACE VIEW current_streak AS
 SELECT *
 FROM current_streak_as_of(current_date, (SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule));

@@ -1,6 +1,7 @@
 -- The detail-fetch queue: live runs that have recordings, whose detail payload is missing or older than the
--- run's latest summary (dateUpdatedUTC); newest runs first.
-SELECT runs.activity_id
+-- run's latest summary (dateUpdatedUTC); newest runs first. queue_length counts the whole queue (the window
+-- is evaluated before LIMIT), so one query serves both the ids and the count.
+SELECT runs.activity_id, count(*) OVER () AS queue_length
 FROM runs
 LEFT JOIN raw_activities AS detail
        ON detail.activity_id = runs.activity_id AND detail.payload_kind = 'detail'
