@@ -69,7 +69,7 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
             "current_streak_days": current["days"],
             "longest_streak_days": longest["days"],
             "streak_count": card["streak_count"],
-            "total_km": float(total_km),
+            "total_km": round(float(total_km), 3),  # metres resolution; hides float summation noise
             "today_km": card["today"]["km"],
             "needed_today_km": card["today"]["needed_km"],
             "year_km": card["distance_km"]["year"],
