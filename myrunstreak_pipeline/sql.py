@@ -6,9 +6,20 @@ import os
 from functools import cache
 from pathlib import Path
 
-# sql/ sits beside the package in a checkout or editable install; MYRUNSTREAK_SQL_DIR overrides it for
-# unusual installs.
-SQL_DIR = Path(os.environ.get("MYRUNSTREAK_SQL_DIR") or Path(__file__).resolve().parent.parent / "sql")
+
+def _sql_dir() -> Path:
+    """MYRUNSTREAK_SQL_DIR if set; else sql/ beside the package (a checkout or editable install); else the copy
+    a wheel carries as ``myrunstreak_pipeline/sql_files`` (see pyproject.toml)."""
+    configured = os.environ.get("MYRUNSTREAK_SQL_DIR")
+    if configured:
+        return Path(configured)
+    checkout = Path(__file__).resolve().parent.parent / "sql"
+    if (checkout / "migrations").is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "sql_files"
+
+
+SQL_DIR = _sql_dir()
 
 
 @cache
