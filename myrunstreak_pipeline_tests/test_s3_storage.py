@@ -65,8 +65,8 @@ def _error_text(error: MyRunStreakError) -> str:
     return f"{error} {error.hint} {error!r}"
 
 
-class LostResponseClient:
-    """A real client whose put_object reaches S3 but whose response is lost on the way back."""
+class _FaultyPutClient:
+    """A real S3 client whose put_object calls are counted and may misbehave; everything else passes through."""
 
     def __init__(self, client):
         self._client = client
@@ -77,39 +77,33 @@ class LostResponseClient:
 
     def put_object(self, **kwargs):
         self.puts += 1
+        return self._put(**kwargs)
+
+    def _put(self, **kwargs):
+        return self._client.put_object(**kwargs)
+
+
+class LostResponseClient(_FaultyPutClient):
+    """Every put_object reaches S3, but its response is lost on the way back."""
+
+    def _put(self, **kwargs):
         self._client.put_object(**kwargs)
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1/lost")
 
 
-class DroppedPutClient:
-    """A real client whose first put_object never reaches S3: the connection drops before it is sent."""
+class DroppedPutClient(_FaultyPutClient):
+    """The first put_object never reaches S3: the connection drops before it is sent."""
 
-    def __init__(self, client):
-        self._client = client
-        self.puts = 0
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-    def put_object(self, **kwargs):
-        self.puts += 1
+    def _put(self, **kwargs):
         if self.puts == 1:
             raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1/dropped")
         return self._client.put_object(**kwargs)
 
 
-class ConflictOnceClient:
-    """A real client that answers the first put with S3's 409 ConditionalRequestConflict (moto never does)."""
+class ConflictOnceClient(_FaultyPutClient):
+    """The first put answers S3's 409 ConditionalRequestConflict (moto never does)."""
 
-    def __init__(self, client):
-        self._client = client
-        self.puts = 0
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-    def put_object(self, **kwargs):
-        self.puts += 1
+    def _put(self, **kwargs):
         if self.puts == 1:
             raise ClientError(
                 {"Error": {"Code": "ConditionalRequestConflict", "Message": "conflict"},
