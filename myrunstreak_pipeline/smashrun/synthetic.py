@@ -695,7 +695,7 @@ def _laps(moving_t: list[float], cumulative: list[float], rng: random.Random) ->
     if rng.random() < 0.7 or total_time < 1500:
         for km in range(1, int(total_km) + 1):
             if km < total_km:
-                laps.append({"lapType": "general", "endDuration": int(_time_at(km, moving_t, cumulative)),
+                laps.append({"lapType": "general", "endDuration": int(_interpolate(km, cumulative, moving_t)),
                              "endDistance": float(km)})
         last_type = "general"
     else:
@@ -705,23 +705,16 @@ def _laps(moving_t: list[float], cumulative: list[float], rng: random.Random) ->
             t += 300
         for end, lap_type in marks:
             laps.append({"lapType": lap_type, "endDuration": end,
-                         "endDistance": round(_distance_at(end, moving_t, cumulative), 5)})
+                         "endDistance": round(_interpolate(end, moving_t, cumulative), 5)})
         last_type = "cooldown"
     laps.append({"lapType": last_type, "endDuration": int(round(total_time)), "endDistance": round(total_km, 5)})
     return laps
 
 
-def _time_at(km: float, moving_t: list[float], cumulative: list[float]) -> float:
-    for i in range(1, len(cumulative)):
-        if cumulative[i] >= km:
-            span = cumulative[i] - cumulative[i - 1] or 1
-            return moving_t[i - 1] + (moving_t[i] - moving_t[i - 1]) * (km - cumulative[i - 1]) / span
-    return moving_t[-1]
-
-
-def _distance_at(seconds: float, moving_t: list[float], cumulative: list[float]) -> float:
-    for i in range(1, len(moving_t)):
-        if moving_t[i] >= seconds:
-            span = moving_t[i] - moving_t[i - 1] or 1
-            return cumulative[i - 1] + (cumulative[i] - cumulative[i - 1]) * (seconds - moving_t[i - 1]) / span
-    return cumulative[-1]
+def _interpolate(x: float, xs: list[float], ys: list[float]) -> float:
+    """y at ``x`` on the piecewise-linear series (``xs`` non-decreasing); past the end, the last y."""
+    for i in range(1, len(xs)):
+        if xs[i] >= x:
+            span = xs[i] - xs[i - 1] or 1
+            return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - xs[i - 1]) / span
+    return ys[-1]
