@@ -29,7 +29,7 @@ from pathlib import Path
 from moto.server import ThreadedMotoServer
 
 from myrunstreak_pipeline.duckdb_ops import DuckDBManager
-from myrunstreak_pipeline.duckdb_ops.s3_storage import (
+from myrunstreak_pipeline.duckdb_ops.s3 import (
     S3DatabasePublisher,
     make_s3_client,
     open_read_only,

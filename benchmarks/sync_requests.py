@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from myrunstreak_pipeline.smashrun.client import SmashRunClient, deleted_ids
 from myrunstreak_pipeline.smashrun.oauth import UserToken
-from myrunstreak_pipeline.smashrun.sandbox import SandboxServer
+from myrunstreak_pipeline.sandbox.server import SandboxServer
 
 
 def measure(client: SmashRunClient, action: Callable[[], Any]) -> tuple[Any, int, float]:

@@ -11,29 +11,28 @@ from typing import Any
 
 import dagster as dg
 
-from myrunstreak_pipeline.defs.analytics import build_analytics_assets
+from myrunstreak_pipeline.defs.analytics import build_analytics_assets, build_calendar_asset
 from myrunstreak_pipeline.defs.automation import build_change_sensor, build_daily_schedule, build_sync_job
-from myrunstreak_pipeline.defs.calendar import streak_calendar
 from myrunstreak_pipeline.defs.details import build_details_assets
 from myrunstreak_pipeline.defs.ingest import build_ingest_assets
 from myrunstreak_pipeline.defs.partitions import yearly_partitions
-from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
 from myrunstreak_pipeline.settings import Settings
 
 
 def build_defs(settings: Settings | None = None, *, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
-    partitions = yearly_partitions(settings.history_start, settings.timezone)
+    partitions = yearly_partitions(settings)
     job = build_sync_job()
     return dg.Definitions(
         assets=[
-            build_ingest_assets(partitions, settings.timezone),
+            build_ingest_assets(partitions, settings),
             build_details_assets(),
             build_analytics_assets(settings),
-            streak_calendar,
+            build_calendar_asset(settings),
         ],
         jobs=[job],
-        schedules=[build_daily_schedule(job, partitions, settings.timezone)],
+        schedules=[build_daily_schedule(job, partitions, settings)],
         sensors=[build_change_sensor(job, partitions)],
         resources={
             "smashrun": SmashRunResource.from_settings(settings),

@@ -1,10 +1,21 @@
-"""The environment variables of the public contract (design.md section 5), read in one place."""
+"""Every documented environment variable, read, parsed and validated in one place (pydantic-settings).
+
+``Settings.from_env()`` is the only reader of the environment: entry points (the CLI commands, the Dagster
+definitions) call it once and pass the object down. A bad value is a ``SettingsError``: one line naming the
+variable and what it must be, plus a hint; the CLI prints it without a traceback. Secret values are never
+echoed (not in errors, not in the repr).
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+import datetime as dt
+import math
 from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from myrunstreak_pipeline.errors import MyRunStreakError
 
@@ -13,6 +24,13 @@ DEFAULT_API_BASE = "https://api.smashrun.com/v1"
 DEFAULT_AUTH_BASE = "https://secure.smashrun.com"
 DEFAULT_STREAK_MIN_KM = 1.609344  # one international mile, exactly; never rounded
 DEFAULT_TOKEN_FILE = str(Path.home() / ".config" / "myrunstreak" / "smashrun_token.json")
+DEFAULT_HISTORY_START = "1970-01-01"
+DEFAULT_DETAIL_BUDGET = 50  # detail requests per run: several runs an hour stay under SmashRun's ~250/hour
+DEFAULT_SCHEDULE_TIME = "05:00"
+DEFAULT_MAX_QUARANTINE_RATE = 0.05
+DEFAULT_CALENDAR_YEARS = 10
+DEFAULT_DAGSTER_HOME = str(Path(".myrunstreak") / "dagster_home")
+SECRET_VARIABLES = ("SMASHRUN_ACCESS_TOKEN", "SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET")
 
 
 class SettingsError(MyRunStreakError, ValueError):
@@ -20,69 +38,212 @@ class SettingsError(MyRunStreakError, ValueError):
     so the CLI prints one line and a hint instead of a traceback."""
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+def _variable(name: str, default: Any, description: str, hint: str | None = None, **kwargs: Any) -> Any:
+    """A field read from the environment variable ``name``; ``description`` feeds the README's table."""
+    return Field(default, validation_alias=name, description=description,
+                 json_schema_extra={"hint": hint or f"unset {name} for the default"}, **kwargs)
 
 
-def env_number(name: str, default: int | float, *, minimum: float = 0) -> int | float:
-    """A numeric environment variable of the same type as ``default`` (unset: ``default``); a value that is not
-    such a number, or is below ``minimum``, is a SettingsError (one line and a hint, never a traceback)."""
-    text = _env(name)
-    if text is None:
-        return default
+def _whole_number(name: str, text: Any, minimum: int) -> int:
     try:
-        value = type(default)(text)
+        value = int(str(text).strip())
     except ValueError:
         value = None
     if value is None or value < minimum:
-        kind = "a whole number" if isinstance(default, int) else "a number"
-        raise SettingsError(f"{name} must be {kind} >= {minimum:g}, got {text!r}",
-                            hint=f"unset {name} for the default ({default}) or give {kind}")
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {str(text)!r}")
     return value
 
 
-@dataclass(frozen=True)
-class Settings:
-    db: str
-    api_base: str
-    auth_base: str
-    access_token: str | None
-    client_id: str | None
-    client_secret: str | None
-    token_file: str
-    timezone: str | None
-    history_start: str | None
-    streak_min_km: float
-    streak_mode: str
-    s3_endpoint_url: str | None
+def _number(name: str, text: Any, *, minimum: float, inclusive: bool = True) -> float:
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise ValueError(f"{name} is not a number: {str(text)!r}") from None
+    if not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+        kind = f"a finite number >= {minimum:g}" if inclusive else f"a positive, finite number (> {minimum:g})"
+        raise ValueError(f"{name} must be {kind}, got {str(text)!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    """The contract's environment (design.md §5) plus the pipeline's tuning knobs; frozen once read."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True,
+                                      case_sensitive=True)
+
+    db: str = _variable("MYRUNSTREAK_DB", DEFAULT_DB,
+                        "the database: a local path or `s3://bucket/key.duckdb`",
+                        "set MYRUNSTREAK_DB to a file path such as ~/myrunstreak/runs.duckdb")
+    access_token: str | None = _variable("SMASHRUN_ACCESS_TOKEN", None,
+                                         "a user-level SmashRun token (wins over the OAuth settings)", repr=False)
+    client_id: str | None = _variable("SMASHRUN_CLIENT_ID", None,
+                                      "your OAuth app's id, for `myrunstreak auth` and token refresh", repr=False)
+    client_secret: str | None = _variable("SMASHRUN_CLIENT_SECRET", None,
+                                          "your OAuth app's secret, for `myrunstreak auth` and token refresh",
+                                          repr=False)
+    token_file: str = _variable("SMASHRUN_TOKEN_FILE", DEFAULT_TOKEN_FILE,
+                                "where `myrunstreak auth` keeps the OAuth token")
+    api_base: str = _variable("SMASHRUN_API_BASE", DEFAULT_API_BASE,
+                              "the API, `/v1` included (point it at `myrunstreak sandbox` to work offline)")
+    auth_base: str = _variable("SMASHRUN_AUTH_BASE", DEFAULT_AUTH_BASE, "the OAuth server")
+    timezone: str | None = _variable(
+        "MYRUNSTREAK_TIMEZONE", None,
+        'IANA name; decides what "today" is and when the daily schedule fires (default: the machine\'s zone)',
+        "set MYRUNSTREAK_TIMEZONE to an IANA name such as 'Europe/London' or 'America/New_York'")
+    history_start: str | None = _variable(
+        "MYRUNSTREAK_HISTORY_START", None,
+        "first day of your history (default 1970-01-01); the first yearly partition is its year",
+        "use YYYY-MM-DD, e.g. 1970-01-01 (the year of your first run is enough)")
+    streak_min_km: float = _variable(
+        "MYRUNSTREAK_STREAK_MIN_KM", DEFAULT_STREAK_MIN_KM,
+        "the least distance (km) that keeps a streak alive for a day (default one mile)",
+        "set MYRUNSTREAK_STREAK_MIN_KM to a distance in km, e.g. 1.609344 (one mile)")
+    streak_mode: Literal["sum", "strict"] = _variable(
+        "MYRUNSTREAK_STREAK_MODE", "sum",
+        "`sum`: the day's runs add up; `strict`: one run must reach the minimum",
+        "set MYRUNSTREAK_STREAK_MODE to 'sum' (default) or 'strict'")
+    s3_endpoint_url: str | None = _variable(
+        "MYRUNSTREAK_S3_ENDPOINT_URL", None,
+        "an S3-compatible store (MinIO, R2, …); AWS credentials come from the usual AWS variables",
+        "unset MYRUNSTREAK_S3_ENDPOINT_URL for AWS itself, or give an http(s) URL")
+    detail_budget: int = _variable("MYRUNSTREAK_DETAIL_BUDGET", DEFAULT_DETAIL_BUDGET,
+                                   "detail requests (laps, recordings) per run",
+                                   f"unset MYRUNSTREAK_DETAIL_BUDGET for the default ({DEFAULT_DETAIL_BUDGET}) "
+                                   "or give a whole number")
+    schedule_time: str = _variable("MYRUNSTREAK_SCHEDULE_TIME", DEFAULT_SCHEDULE_TIME,
+                                   "when the daily schedule runs, in `MYRUNSTREAK_TIMEZONE`",
+                                   "use HH:MM, e.g. 05:00")
+    max_quarantine_rate: float = _variable(
+        "MYRUNSTREAK_MAX_QUARANTINE_RATE", DEFAULT_MAX_QUARANTINE_RATE,
+        "above this share of invalid payloads, the analytics wait",
+        f"unset MYRUNSTREAK_MAX_QUARANTINE_RATE for the default ({DEFAULT_MAX_QUARANTINE_RATE}) or give a number")
+    calendar_dir: str | None = _variable(
+        "MYRUNSTREAK_CALENDAR_DIR", None,
+        "where the `streak_calendar` asset writes `streak_calendar.png` (default: the database's folder)")
+    calendar_years: int | None = _variable(
+        "MYRUNSTREAK_CALENDAR_YEARS", DEFAULT_CALENDAR_YEARS,
+        "years in that picture (`all` for every year)",
+        f"unset MYRUNSTREAK_CALENDAR_YEARS for the default ({DEFAULT_CALENDAR_YEARS}), or give a whole number "
+        "or 'all'")
+    dagster_home: str = _variable(
+        "DAGSTER_HOME", DEFAULT_DAGSTER_HOME,
+        "Dagster's run history; `myrunstreak run` sets it up with the project's `dagster.yaml`",
+        "set DAGSTER_HOME to an absolute folder path")
+
+    # ---- parsing: each validator names its variable, so the error line does too
+
+    @field_validator("api_base", "auth_base", mode="after")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("timezone", mode="after")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"MYRUNSTREAK_TIMEZONE: unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("history_start", mode="after")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"MYRUNSTREAK_HISTORY_START is not a date: {value!r}") from None
+        return value
+
+    @field_validator("streak_min_km", mode="before")
+    @classmethod
+    def _min_km(cls, value: Any) -> float:
+        return _number("MYRUNSTREAK_STREAK_MIN_KM", value, minimum=0, inclusive=False)
+
+    @field_validator("streak_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> str:
+        mode = str(value).strip().lower()
+        if mode not in ("sum", "strict"):
+            raise ValueError("MYRUNSTREAK_STREAK_MODE must be 'sum' or 'strict'")
+        return mode
+
+    @field_validator("detail_budget", mode="before")
+    @classmethod
+    def _budget(cls, value: Any) -> int:
+        return _whole_number("MYRUNSTREAK_DETAIL_BUDGET", value, minimum=0)
+
+    @field_validator("schedule_time", mode="after")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        try:
+            dt.time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"MYRUNSTREAK_SCHEDULE_TIME is not a time: {value!r}") from None
+        return value
+
+    @field_validator("max_quarantine_rate", mode="before")
+    @classmethod
+    def _rate(cls, value: Any) -> float:
+        return _number("MYRUNSTREAK_MAX_QUARANTINE_RATE", value, minimum=0)
+
+    @field_validator("calendar_years", mode="before")
+    @classmethod
+    def _years(cls, value: Any) -> int | None:
+        if value is None or str(value).strip().lower() == "all":
+            return None
+        return _whole_number("MYRUNSTREAK_CALENDAR_YEARS", value, minimum=1)
+
+    # ---- reading
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "Settings":
+        """Read the environment once (``overrides``, by field name, win); a bad value is a ``SettingsError``."""
+        try:
+            return cls(**overrides)
+        except ValidationError as error:
+            raise _settings_error(error) from None
 
     def __repr__(self) -> str:  # never show secrets
         return f"Settings(db={self.db!r}, api_base={self.api_base!r}, timezone={self.timezone!r})"
 
+    __str__ = __repr__
+
+    # ---- derived values
+
+    def is_set(self, field_name: str) -> bool:
+        """True when the variable behind ``field_name`` was set (not defaulted): an explicit rule wins over the
+        stored one."""
+        return field_name in self.model_fields_set
+
+    @property
+    def history_start_year(self) -> int:
+        return dt.date.fromisoformat(self.history_start or DEFAULT_HISTORY_START).year
+
+    @property
+    def schedule_hour_minute(self) -> tuple[int, int]:
+        parsed = dt.time.fromisoformat(self.schedule_time)
+        return parsed.hour, parsed.minute
+
     @classmethod
-    def from_env(cls) -> "Settings":
-        mode = (_env("MYRUNSTREAK_STREAK_MODE", "sum") or "sum").lower()
-        if mode not in ("sum", "strict"):
-            raise SettingsError("MYRUNSTREAK_STREAK_MODE must be 'sum' or 'strict'",
-                                hint="set MYRUNSTREAK_STREAK_MODE to 'sum' (default) or 'strict'")
-        min_km_text = _env("MYRUNSTREAK_STREAK_MIN_KM", str(DEFAULT_STREAK_MIN_KM))
-        try:
-            streak_min_km = float(min_km_text)
-        except ValueError:
-            raise SettingsError(f"MYRUNSTREAK_STREAK_MIN_KM is not a number: {min_km_text!r}",
-                                hint="set MYRUNSTREAK_STREAK_MIN_KM to a distance in km, e.g. 1.609344") from None
-        return cls(
-            db=_env("MYRUNSTREAK_DB", DEFAULT_DB),
-            api_base=(_env("SMASHRUN_API_BASE", DEFAULT_API_BASE) or DEFAULT_API_BASE).rstrip("/"),
-            auth_base=(_env("SMASHRUN_AUTH_BASE", DEFAULT_AUTH_BASE) or DEFAULT_AUTH_BASE).rstrip("/"),
-            access_token=_env("SMASHRUN_ACCESS_TOKEN"),
-            client_id=_env("SMASHRUN_CLIENT_ID"),
-            client_secret=_env("SMASHRUN_CLIENT_SECRET"),
-            token_file=_env("SMASHRUN_TOKEN_FILE", DEFAULT_TOKEN_FILE),
-            timezone=_env("MYRUNSTREAK_TIMEZONE"),
-            history_start=_env("MYRUNSTREAK_HISTORY_START"),
-            streak_min_km=streak_min_km,
-            streak_mode=mode,
-            s3_endpoint_url=_env("MYRUNSTREAK_S3_ENDPOINT_URL"),
-        )
+    def variables(cls) -> dict[str, tuple[str, Any, str]]:
+        """Environment variable -> (field name, default, description): the README's table is tested against it."""
+        return {info.validation_alias: (name, info.default, info.description or "")
+                for name, info in cls.model_fields.items()}
+
+
+def _settings_error(error: ValidationError) -> SettingsError:
+    """The first problem as one line naming the variable, with that variable's hint; never the secret input."""
+    first = error.errors()[0]
+    variable = str(first["loc"][0]) if first.get("loc") else "environment"
+    field = next((info for info in Settings.model_fields.values() if info.validation_alias == variable), None)
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if variable not in message:
+        shown = "" if variable in SECRET_VARIABLES else f", got {str(first.get('input'))!r}"
+        message = f"{variable}: {message}{shown}"
+    extra = field.json_schema_extra if field is not None and isinstance(field.json_schema_extra, dict) else {}
+    return SettingsError(message, hint=str(extra.get("hint") or f"check {variable}"))

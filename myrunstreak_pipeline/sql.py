@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
 
 def _sql_dir() -> Path:
-    """MYRUNSTREAK_SQL_DIR if set; else sql/ beside the package (a checkout or editable install); else the copy
-    a wheel carries as ``myrunstreak_pipeline/sql_files`` (see pyproject.toml)."""
-    configured = os.environ.get("MYRUNSTREAK_SQL_DIR")
-    if configured:
-        return Path(configured)
+    """sql/ beside the package (a checkout or editable install), else the copy a wheel carries as
+    ``myrunstreak_pipeline/sql_files`` (see pyproject.toml)."""
     checkout = Path(__file__).resolve().parent.parent / "sql"
     if (checkout / "migrations").is_dir():
         return checkout

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from myrunstreak_pipeline.duckdb_ops.s3_storage import S3DatabasePublisher, make_s3_client, parse_s3_uri
+from myrunstreak_pipeline.duckdb_ops.s3 import S3DatabasePublisher, make_s3_client, parse_s3_uri
 from myrunstreak_pipeline_tests.fixtures.s3 import load_synthetic_runs
 
 CHUNK = 500

@@ -159,12 +159,14 @@ def test_fifty_five_years_render_fast(tmp_path):
 
 
 def test_streak_calendar_asset_writes_and_links_the_picture(history_db, tmp_path, monkeypatch):
-    from myrunstreak_pipeline.defs.calendar import streak_calendar
-    from myrunstreak_pipeline.resources import DuckDBStorage
+    from myrunstreak_pipeline.defs.analytics import build_calendar_asset
+    from myrunstreak_pipeline.defs.resources import DuckDBStorage
+    from myrunstreak_pipeline.settings import Settings
 
     path, _ = history_db
     monkeypatch.setenv("MYRUNSTREAK_CALENDAR_DIR", str(tmp_path / "pictures"))
     monkeypatch.setenv("MYRUNSTREAK_CALENDAR_YEARS", "all")
+    streak_calendar = build_calendar_asset(Settings.from_env())
     result = dg.materialize([streak_calendar], resources={"storage": DuckDBStorage(database=str(path))})
     assert result.success
     metadata = result.asset_materializations_for_node("streak_calendar")[0].metadata

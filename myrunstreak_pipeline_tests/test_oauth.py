@@ -104,7 +104,7 @@ def test_auth_cli_end_to_end(app, tmp_path):
     env = dict(os.environ, SMASHRUN_CLIENT_ID=CLIENT_ID, SMASHRUN_CLIENT_SECRET=CLIENT_SECRET,
                SMASHRUN_AUTH_BASE=app.auth_base, SMASHRUN_TOKEN_FILE=str(token_file))
     env.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
-    driver = ("import argparse, sys\nfrom myrunstreak_pipeline.smashrun import auth_cli\n"
+    driver = ("import argparse, sys\nfrom myrunstreak_pipeline.cli import auth as auth_cli\n"
               "parser = argparse.ArgumentParser()\nauth_cli.add_arguments(parser)\n"
               "sys.exit(auth_cli.command(parser.parse_args(sys.argv[1:])))")
     process = subprocess.Popen([sys.executable, "-c", driver, "--no-browser", "--timeout", "20"], env=env,
@@ -138,7 +138,7 @@ def test_auth_cli_end_to_end(app, tmp_path):
 
 
 def test_auth_cli_without_app_credentials_gives_a_hint(monkeypatch):
-    from myrunstreak_pipeline.smashrun import auth_cli
+    from myrunstreak_pipeline.cli import auth as auth_cli
 
     monkeypatch.delenv("SMASHRUN_CLIENT_ID", raising=False)
     monkeypatch.delenv("SMASHRUN_CLIENT_SECRET", raising=False)

@@ -39,5 +39,5 @@ def test_wheel_carries_sql_files_and_instance_template(tmp_path):
     }
     assert len(expected_sql) > 40
     assert expected_sql <= names, sorted(expected_sql - names)
-    assert "myrunstreak_pipeline/dagster_instance.yaml" in names
+    assert "myrunstreak_pipeline/cli/dagster_instance.yaml" in names
     assert not any(name.startswith("myrunstreak_pipeline_tests/") for name in names)

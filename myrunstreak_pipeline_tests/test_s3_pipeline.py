@@ -15,13 +15,13 @@ import pytest
 
 from myrunstreak_pipeline.definitions import build_defs
 from myrunstreak_pipeline.duckdb_ops import RunRepository
-from myrunstreak_pipeline.duckdb_ops.s3_storage import S3DatabasePublisher, make_s3_client, parse_s3_uri
-from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
-from myrunstreak_pipeline.settings import Settings
+from myrunstreak_pipeline.duckdb_ops.s3 import S3DatabasePublisher, make_s3_client, parse_s3_uri
+from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.settings import Settings, SettingsError
 from myrunstreak_pipeline_tests.fixtures.dagster import SANDBOX_TOKEN
 from myrunstreak_pipeline_tests.fixtures.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 
-PUBLISHER_LOG = "myrunstreak_pipeline.duckdb_ops.s3_publisher"
+PUBLISHER_LOG = "myrunstreak_pipeline.duckdb_ops.s3.publisher"
 RIVAL_KEY = "rival.marker"
 
 
@@ -219,14 +219,12 @@ def test_a_step_that_fails_publishes_nothing(s3_pipeline, s3_client, tmp_path):
     assert _version_count(s3_client, uri) == versions
     assert _query(s3_client, uri, tmp_path, "SELECT count(*) FROM runs")[0][0] > 0
 
-    # a real misconfiguration: an invalid streak rule fails the analytics step; the steps before it published,
-    # the analytics step did not (the object is still exactly what the details step published)
+    # a real misconfiguration: an invalid streak rule is caught once, up front, when the settings are read:
+    # no step runs, nothing is published
     s3_pipeline.monkeypatch.setenv("MYRUNSTREAK_STREAK_MIN_KM", "-1")
-    failed = s3_pipeline.materialize_partition(s3_pipeline.partition_keys()[-1], raise_on_error=False)
-    assert not failed.success
-    assert [e.step_key for e in failed.all_events if e.is_step_failure] == ["analytics"]
-    details = _materializations(failed)["raw_activity_details"]
-    assert _head(s3_client, uri)["ETag"] == details["s3_etag"].value
+    with pytest.raises(SettingsError, match="MYRUNSTREAK_STREAK_MIN_KM"):
+        s3_pipeline.materialize_partition(s3_pipeline.partition_keys()[-1], raise_on_error=False)
+    assert _head(s3_client, uri)["ETag"] == after["ETag"]
     assert _query(s3_client, uri, tmp_path, "SELECT min_km FROM streak_rule")[0][0] > 0
 
 

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from myrunstreak_pipeline.duckdb_ops.s3_storage import (
+from myrunstreak_pipeline.duckdb_ops.s3 import (
     ConflictError,
     PublishResult,
     ReadOnlyS3Database,

@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from myrunstreak_pipeline.smashrun.sandbox import TWELVE_WEEKS, SandboxServer
-from myrunstreak_pipeline.smashrun.synthetic import MILE_KM, Athlete, SandboxClock
+from myrunstreak_pipeline.sandbox.server import TWELVE_WEEKS, SandboxServer
+from myrunstreak_pipeline.sandbox.athlete import MILE_KM, Athlete, SandboxClock
 
 AUTH = {"Authorization": "Bearer test-token"}
 TODAY = date(2026, 3, 20)
@@ -463,7 +463,7 @@ def test_cli_serves_until_interrupted(tmp_path):
     data = tmp_path / "runs.json"
     data.write_text(json.dumps([{"activityId": 1, "startDateTimeLocal": "2024-01-02T06:00:00-05:00",
                                  "distance": 3.0, "duration": 900}]))
-    code = ("import argparse, sys; from myrunstreak_pipeline.smashrun import sandbox_cli as c; "
+    code = ("import argparse, sys; from myrunstreak_pipeline.cli import sandbox as c; "
             "p = argparse.ArgumentParser(); c.add_arguments(p); sys.exit(c.command(p.parse_args(sys.argv[1:])))")
     process = subprocess.Popen([sys.executable, "-c", code, "--port", "0", "--data", str(data), "--token", "tok",
                                 "--rate-limit", "0"], stdout=subprocess.PIPE, text=True)

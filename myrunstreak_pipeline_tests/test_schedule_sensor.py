@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from myrunstreak_pipeline.definitions import build_defs
-from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
 from myrunstreak_pipeline_tests.fixtures.dagster import SANDBOX_TOKEN
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from myrunstreak_pipeline.analytics import streak_cli
+from myrunstreak_pipeline.cli import streak as streak_cli
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline_tests.fixtures.analytics import create_analytics_db, daily_history, insert_runs, run
 

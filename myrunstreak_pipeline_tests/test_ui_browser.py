@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from myrunstreak_pipeline.runner import INSTANCE_TEMPLATE
-from myrunstreak_pipeline.smashrun.sandbox import SandboxServer
+from myrunstreak_pipeline.cli.run import INSTANCE_TEMPLATE
+from myrunstreak_pipeline.sandbox.server import SandboxServer
 
 pytestmark = [
     pytest.mark.browser,

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from myrunstreak_pipeline.analytics.rule import resolve_rule
-from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import load_sql
+from myrunstreak_pipeline.today import local_today
+
+__all__ = ["KM_PER_MILE", "format_card", "local_today", "streak_card", "streak_report"]
 
 KM_PER_MILE = 1.609344
 
-
-def local_today(timezone: str | None = None) -> dt.date:
-    """Today in ``timezone`` (an IANA name, e.g. MYRUNSTREAK_TIMEZONE), else the machine's local date."""
-    if not timezone:
-        return dt.date.today()
-    try:
-        return dt.datetime.now(ZoneInfo(timezone)).date()
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise MyRunStreakError(
-            f"unknown time zone {timezone!r}",
-            hint="set MYRUNSTREAK_TIMEZONE to an IANA name such as 'Europe/London' or 'America/New_York'",
-        ) from error
 
 
 def _iso(day: dt.date | None) -> str | None:

@@ -1,11 +1,18 @@
-"""The analytics views as assets: one step refreshes every view (``DuckDBManager`` re-creates ``sql/views`` on
-open) and the stored streak rule from the environment, then reports row counts, schemas, the streak card and
-the consistency checks. One step, one connection: per-step cost matters more than per-view granularity."""
+"""The analytics views as assets, and the streak calendar picture.
 
+One step refreshes every view (``DuckDBManager`` re-creates ``sql/views`` on open) and the stored streak rule
+from the settings, then reports row counts, schemas, the streak card and the consistency checks. One step, one
+connection: per-step cost matters more than per-view granularity.
+"""
+
+import base64
+from pathlib import Path
 
 import dagster as dg
 
 from myrunstreak_pipeline.analytics import local_today, set_streak_rule, streak_card
+from myrunstreak_pipeline.analytics.calendar import calendar_grid, render_calendar
+from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 from myrunstreak_pipeline.defs.common import (
     log_progress,
     ANALYTICS_GROUP,
@@ -16,7 +23,7 @@ from myrunstreak_pipeline.defs.common import (
     table_schema,
     view_row_counts,
 )
-from myrunstreak_pipeline.resources import DuckDBStorage
+from myrunstreak_pipeline.defs.resources import DuckDBStorage
 from myrunstreak_pipeline.settings import Settings
 
 VIEWS: dict[str, str] = {
@@ -111,3 +118,60 @@ def streak_card_markdown(card: dict) -> str:
     lines = [f"### Streak card as of {card['as_of']}", "", "| | |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in rows]
     return "\n".join(lines)
+
+
+CALENDAR_FILE = "streak_calendar.png"
+THUMBNAIL_YEARS = 3  # the inline picture stays small (tens of kB) in the event log
+THUMBNAIL_CELL_PX = 8
+FALLBACK_DIR = Path(".myrunstreak")  # when the database is not a local file
+
+
+def calendar_dir(configured: str | None, database: str) -> Path:
+    """MYRUNSTREAK_CALENDAR_DIR, else the database's folder (local path), else .myrunstreak/."""
+    if configured:
+        return Path(configured).expanduser().resolve()
+    if is_s3_uri(database):
+        return FALLBACK_DIR.resolve()
+    return Path(database).expanduser().resolve().parent
+
+
+def build_calendar_asset(settings: Settings) -> dg.AssetsDefinition:
+    """``streak_calendar``: the year-by-year heatmap of daily distance with the streak days marked, as a PNG.
+
+    Written next to the database (or into MYRUNSTREAK_CALENDAR_DIR), linked in the materialization metadata as a
+    path, and embedded as a small inline PNG (the last few years) so the asset page shows it. Read-only on the
+    database, but in the DuckDB pool anyway: a read-only open fails while another process writes the file.
+    """
+
+    @dg.asset(
+        name="streak_calendar",
+        deps=["daily_summary", "streak_analysis"],
+        group_name=ANALYTICS_GROUP,
+        kinds={"duckdb", "matplotlib"},
+        owners=OWNERS,
+        pool=POOL,
+        description="Year-by-year calendar heatmap of daily distance (km) with the streak days marked (PNG).",
+    )
+    def streak_calendar(context: dg.AssetExecutionContext, storage: DuckDBStorage) -> dg.MaterializeResult:
+        target = calendar_dir(settings.calendar_dir, storage.database) / CALENDAR_FILE
+        with storage.reader() as db:
+            grid = calendar_grid(db.connection, years=settings.calendar_years)
+            thumbnail_grid = calendar_grid(db.connection, years=THUMBNAIL_YEARS)
+        drawing = render_calendar(grid, target)
+        thumbnail = render_calendar(thumbnail_grid, cell_px=THUMBNAIL_CELL_PX)
+        inline = base64.b64encode(thumbnail.png).decode("ascii")
+        log_progress(context, f"streak calendar {grid.years[-1]}..{grid.years[0]} written to {target}")
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "preview": dg.MetadataValue.md(
+                f"![streak calendar, last {len(thumbnail_grid.years)} years](data:image/png;base64,{inline})"
+            ),
+            "years_drawn": len(grid.years),
+            "first_year": grid.years[-1],
+            "last_year": grid.years[0],
+            "streak_days_drawn": int(grid.streak.sum()),
+            "image_width_px": drawing.width_px,
+            "image_height_px": drawing.height_px,
+        })
+
+    return streak_calendar

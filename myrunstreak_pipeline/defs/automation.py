@@ -3,18 +3,16 @@
 
 import datetime as dt
 import json
-import os
 
 import dagster as dg
 
-from myrunstreak_pipeline.defs.changes import plan_changes, stored_cursor
-from myrunstreak_pipeline.errors import MyRunStreakError
-from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.settings import Settings
+from myrunstreak_pipeline.smashrun.sync import plan_changes, stored_cursor
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 EARLY_JANUARY_DAYS = 7  # the first week of a year also reloads the previous year (late syncs, edits)
-DEFAULT_SCHEDULE_TIME = "05:00"
 SENSOR_INTERVAL_SECONDS = 300  # two API requests per tick at most: ~24/hour of SmashRun's ~250
 
 
@@ -28,28 +26,19 @@ def build_sync_job():
     )
 
 
-def schedule_time(text: str | None) -> tuple[int, int]:
-    value = text or DEFAULT_SCHEDULE_TIME
-    try:
-        parsed = dt.time.fromisoformat(value)
-    except ValueError:
-        raise MyRunStreakError(f"MYRUNSTREAK_SCHEDULE_TIME is not a time: {value!r}", hint="use HH:MM, e.g. 05:00") from None
-    return parsed.hour, parsed.minute
-
-
 def range_tags(first: str, last: str) -> dict[str, str]:
     """Tags that make one run cover partitions first..last (a single-run backfill)."""
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
-def build_daily_schedule(job, partitions: dg.TimeWindowPartitionsDefinition, timezone: str | None) -> dg.ScheduleDefinition:
-    hour, minute = schedule_time(os.environ.get("MYRUNSTREAK_SCHEDULE_TIME"))
+def build_daily_schedule(job, partitions: dg.TimeWindowPartitionsDefinition, settings: Settings) -> dg.ScheduleDefinition:
+    hour, minute = settings.schedule_hour_minute
     first_key = partitions.get_first_partition_key()
 
     @dg.schedule(
         name="daily_sync",
         cron_schedule=f"{minute} {hour} * * *",
-        execution_timezone=timezone or "UTC",
+        execution_timezone=settings.timezone or "UTC",
         job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Daily: the current year (and, in the first week of January, the previous year too), "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -16,26 +15,6 @@ INGEST_GROUP = "ingest"
 ANALYTICS_GROUP = "analytics"
 UPDATED_SINCE_TAG = "myrunstreak/updated_since"  # set by `myrunstreak run`: the run covers every change up to it
 PROGRESS_LOGGER = logging.getLogger("myrunstreak.progress")  # `myrunstreak run` prints it live
-CURSOR_KEY = "summaries.updated_since"  # sync_state: epoch seconds of the newest dateUpdatedUTC fully loaded
-
-
-def updated_epoch(item: Any) -> float | None:
-    """``dateUpdatedUTC`` (naive UTC, 0-3 fractional digits) as epoch seconds, or None when unreadable."""
-    value = item.get("dateUpdatedUTC") if isinstance(item, dict) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.timestamp()
-
-
-def max_updated_epoch(items: list[Any]) -> float | None:
-    stamps = [stamp for stamp in map(updated_epoch, items) if stamp is not None]
-    return max(stamps) if stamps else None
 
 
 def table_schema(con, relation: str) -> dg.TableSchema:

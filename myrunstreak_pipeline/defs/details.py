@@ -19,7 +19,7 @@ from myrunstreak_pipeline.defs.common import (
     table_schema,
 )
 from myrunstreak_pipeline.duckdb_ops import RunRepository
-from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
 
 RAW_DETAILS = dg.AssetSpec(
     "raw_activity_details",

@@ -16,23 +16,20 @@ from myrunstreak_pipeline.analytics import local_today
 
 from myrunstreak_pipeline.defs.common import (
     log_progress,
-    CURSOR_KEY,
     INGEST_GROUP,
     OWNERS,
     POOL,
     UPDATED_SINCE_TAG,
     check_result,
-    max_updated_epoch,
     run_sql_check,
     table_row_counts,
     table_schema,
 )
 from myrunstreak_pipeline.defs.partitions import covers_whole_history, window_dates
 from myrunstreak_pipeline.duckdb_ops import RunRepository, stage_activities
-from myrunstreak_pipeline.resources import DuckDBStorage, SmashRunResource
-from myrunstreak_pipeline.settings import env_number
-
-DEFAULT_MAX_QUARANTINE_RATE = 0.05
+from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.settings import Settings
+from myrunstreak_pipeline.smashrun.sync import CURSOR_KEY, max_updated_epoch
 
 RAW_SUMMARIES = dg.AssetSpec(
     "raw_activity_summaries",
@@ -52,11 +49,7 @@ RUNS = dg.AssetSpec(
 )
 
 
-def max_quarantine_rate() -> float:
-    return env_number("MYRUNSTREAK_MAX_QUARANTINE_RATE", DEFAULT_MAX_QUARANTINE_RATE)
-
-
-def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, timezone: str | None) -> dg.AssetsDefinition:
+def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, settings: Settings) -> dg.AssetsDefinition:
     check_specs = [
         dg.AssetCheckSpec("no_future_local_dates", asset=RUNS.key, description="No run is dated after tomorrow (local)."),
         dg.AssetCheckSpec("no_duplicate_activity_ids", asset=RUNS.key,
@@ -92,7 +85,7 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, timezone:
         requests_used = fetch.requests_used
         del fetch
         # A run's own zone may be ahead of the runner's: tomorrow (local) is the latest plausible date.
-        latest_date = local_today(timezone) + dt.timedelta(days=1)
+        latest_date = local_today(settings.timezone) + dt.timedelta(days=1)
 
         def load(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
@@ -147,7 +140,7 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, timezone:
              "duplicates_in_listing": result.duplicates},
             description="activity ids listed or stored more than once",
         )
-        threshold = max_quarantine_rate()
+        threshold = settings.max_quarantine_rate
         yield dg.AssetCheckResult(
             check_name="quarantine_rate_below_threshold",
             asset_key=RUNS.key,

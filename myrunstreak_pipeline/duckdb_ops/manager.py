@@ -16,6 +16,7 @@ import duckdb
 
 from myrunstreak_pipeline.duckdb_ops.migrations import current_version, migrate
 from myrunstreak_pipeline.duckdb_ops.transactions import transaction as _transaction
+from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import sql_files
 
@@ -45,7 +46,7 @@ def _local_path(path_or_uri: str | Path) -> str:
     text = str(path_or_uri)
     if text == MEMORY:
         return text
-    if text.lower().startswith("s3://"):
+    if is_s3_uri(text):
         raise MyRunStreakError(
             "DuckDBManager opens local files only; an s3:// database goes through the storage layer",
             hint="use the storage layer, which downloads the S3 object to a local working copy and publishes it back",

@@ -19,13 +19,13 @@ import pyarrow as pa
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError, to_json
 
-from myrunstreak_pipeline.analytics.report import local_today
 from myrunstreak_pipeline.duckdb_ops import staging
 from myrunstreak_pipeline.duckdb_ops.transactions import transaction
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.models import Activity, format_validation_error
 from myrunstreak_pipeline.settings import DEFAULT_STREAK_MIN_KM, Settings
 from myrunstreak_pipeline.sql import load_sql
+from myrunstreak_pipeline.today import local_today
 
 PayloadKind = Literal["summary", "detail"]
 _KINDS = ("summary", "detail")
@@ -341,6 +341,11 @@ class RunRepository:
             load_sql("queries/repository/stored_activity_ids.sql"), {"include_deleted": include_deleted}
         ).fetchall()
         return {row[0] for row in rows}
+
+    def stored_run_versions(self) -> dict[str, tuple[date, float | None, bool]]:
+        """activity id -> (local date, dateUpdatedUTC as epoch seconds, deleted) of every stored run."""
+        rows = self.connection.execute(load_sql("queries/repository/stored_run_versions.sql")).fetchall()
+        return {activity_id: (day, stamp, deleted) for activity_id, day, stamp, deleted in rows}
 
     def activity_dates(self, activity_ids: Iterable[str | int]) -> dict[str, date]:
         """Local calendar date of each stored run among ``activity_ids`` (unknown ids are absent)."""

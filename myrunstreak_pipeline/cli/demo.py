@@ -23,15 +23,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from myrunstreak_pipeline import runner
     from myrunstreak_pipeline.analytics import format_card, local_today, streak_card
-    from myrunstreak_pipeline.duckdb_ops.s3_storage import is_s3_uri, open_read_only
-    from myrunstreak_pipeline.smashrun.sandbox import SandboxServer
+    from myrunstreak_pipeline.cli.run import run_pipeline
+    from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
+    from myrunstreak_pipeline.duckdb_ops.s3 import open_read_only
+    from myrunstreak_pipeline.sandbox.server import SandboxServer
+    from myrunstreak_pipeline.settings import Settings
 
     db = args.db if is_s3_uri(args.db) else str(Path(args.db).expanduser().resolve())
     token = secrets.token_urlsafe(24)  # a throwaway token for this sandbox only; never printed
     with SandboxServer(years=args.years, seed=args.seed, token=token, rate_limit=0) as sandbox:
         first_year = min(a["startDateTimeLocal"][:4] for a in sandbox.athlete.activities)
+        # The environment, not only the settings: the run's resources resolve the token from it (dg.EnvVar).
         os.environ.update({
             "SMASHRUN_API_BASE": sandbox.api_base,
             "SMASHRUN_AUTH_BASE": sandbox.auth_base,
@@ -41,22 +44,22 @@ def command(args: argparse.Namespace) -> int:
         })
         for name in ("SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET"):
             os.environ.pop(name, None)
+        settings = Settings.from_env()
         print(f"sandbox: {len(sandbox.athlete.visible_activities):,} runs over {args.years} years at {sandbox.api_base}")
-        status = runner.command(argparse.Namespace(full=True, verbose=getattr(args, "verbose", False)))
+        status = run_pipeline(settings, full=True, verbose=getattr(args, "verbose", False))
     if status != 0:
         return status
-    timezone = os.environ.get("MYRUNSTREAK_TIMEZONE")
-    connection = open_read_only(db)  # an s3:// database is attached read-only over httpfs
+    connection = open_read_only(db, settings.s3_endpoint_url)  # an s3:// database is attached read-only (httpfs)
     try:
         print()
-        print(format_card(streak_card(connection, local_today(timezone))))
+        print(format_card(streak_card(connection, local_today(settings.timezone))))
     finally:
         connection.close()
-    home = os.environ["DAGSTER_HOME"]
+    home = os.environ["DAGSTER_HOME"]  # exported by run_pipeline
     print()
     print("Open the Dagster UI on these runs (the sandbox has stopped, so new runs there need a real API or")
     print("`myrunstreak sandbox`):")
-    endpoint = os.environ.get("MYRUNSTREAK_S3_ENDPOINT_URL") if is_s3_uri(db) else None
+    endpoint = settings.s3_endpoint_url if is_s3_uri(db) else None
     s3_hint = f" MYRUNSTREAK_S3_ENDPOINT_URL={endpoint}" if endpoint else ""
     print(f"  DAGSTER_HOME={home} MYRUNSTREAK_DB={db}{s3_hint} MYRUNSTREAK_HISTORY_START={first_year}-01-01 \\")
     print("    .venv/bin/dagster dev -w workspace.yaml -h 127.0.0.1")

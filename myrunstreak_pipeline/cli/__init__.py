@@ -15,11 +15,11 @@ from myrunstreak_pipeline.errors import MyRunStreakError
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "sandbox": ("myrunstreak_pipeline.smashrun.sandbox_cli", "serve the offline SmashRun sandbox API"),
-    "auth": ("myrunstreak_pipeline.smashrun.auth_cli", "OAuth2 authorization-code flow; stores the token file"),
-    "streak": ("myrunstreak_pipeline.analytics.streak_cli", "report the current and longest streak"),
-    "run": ("myrunstreak_pipeline.runner", "materialize the asset graph through Dagster"),
-    "demo": ("myrunstreak_pipeline.demo", "sandbox -> local DuckDB -> all assets, then the streak card"),
+    "sandbox": ("myrunstreak_pipeline.cli.sandbox", "serve the offline SmashRun sandbox API"),
+    "auth": ("myrunstreak_pipeline.cli.auth", "OAuth2 authorization-code flow; stores the token file"),
+    "streak": ("myrunstreak_pipeline.cli.streak", "report the current and longest streak"),
+    "run": ("myrunstreak_pipeline.cli.run", "materialize the asset graph through Dagster"),
+    "demo": ("myrunstreak_pipeline.cli.demo", "sandbox -> local DuckDB -> all assets, then the streak card"),
 }
 
 

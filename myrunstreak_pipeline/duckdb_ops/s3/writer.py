@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from dagster_aws.s3 import S3Resource
 
-from myrunstreak_pipeline.duckdb_ops.s3_common import http_status, make_s3_client, parse_s3_uri, storage_error
-from myrunstreak_pipeline.duckdb_ops.s3_publisher import (
+from myrunstreak_pipeline.duckdb_ops.s3.common import http_status, make_s3_client, parse_s3_uri, storage_error
+from myrunstreak_pipeline.duckdb_ops.s3.publisher import (
     ConflictError,
     PublishResult,
     S3DatabasePublisher,
@@ -35,17 +34,6 @@ from myrunstreak_pipeline.errors import MyRunStreakError
 T = TypeVar("T")
 CACHE_FILE = "published.duckdb"
 CACHE_RECORD = "published.json"
-
-
-class S3ClientResource(S3Resource):
-    """dagster-aws's ``S3Resource`` whose client uses path-style addressing for a custom endpoint (MinIO, moto)
-    and standard retries. Credentials come from the standard AWS chain: never set the key fields in config."""
-
-    def get_client(self) -> Any:
-        import boto3
-
-        session = boto3.Session(profile_name=self.profile_name, region_name=self.region_name)
-        return make_s3_client(self.endpoint_url, session=session)
 
 
 def fallback_run_id() -> str:

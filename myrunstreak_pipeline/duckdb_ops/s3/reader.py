@@ -15,7 +15,7 @@ import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 
 from myrunstreak_pipeline.duckdb_ops.manager import load_httpfs
-from myrunstreak_pipeline.duckdb_ops.s3_common import (
+from myrunstreak_pipeline.duckdb_ops.s3.common import (
     RESTORE_HINT,
     S3Credentials,
     http_status,

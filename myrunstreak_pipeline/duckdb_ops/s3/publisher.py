@@ -27,8 +27,8 @@ import duckdb
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from myrunstreak_pipeline.duckdb_ops.s3_common import S3Location, error_code, http_status, storage_error
-from myrunstreak_pipeline.duckdb_ops.s3_reader import connect_local_read_only
+from myrunstreak_pipeline.duckdb_ops.s3.common import S3Location, error_code, http_status, storage_error
+from myrunstreak_pipeline.duckdb_ops.s3.reader import connect_local_read_only
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import load_sql
 

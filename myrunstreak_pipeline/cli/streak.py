@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 from myrunstreak_pipeline.errors import MyRunStreakError
@@ -53,13 +52,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def open_database(uri: str):
+def open_database(uri: str, s3_endpoint_url: str | None = None):
     """A read-only DuckDB connection to ``uri``: a local path, or ``s3://bucket/key`` through the storage
-    layer's reader (attached read-only over httpfs; endpoint from MYRUNSTREAK_S3_ENDPOINT_URL)."""
-    if uri.startswith("s3://"):
-        from myrunstreak_pipeline.duckdb_ops.s3_storage import open_read_only
+    layer's reader (attached read-only over httpfs; ``s3_endpoint_url`` for S3-compatible stores)."""
+    from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 
-        return open_read_only(uri)
+    if is_s3_uri(uri):
+        from myrunstreak_pipeline.duckdb_ops.s3 import open_read_only
+
+        return open_read_only(uri, s3_endpoint_url)
 
     import duckdb
 
@@ -78,32 +79,19 @@ def open_database(uri: str):
         ) from error
 
 
-def _rule_overrides() -> tuple[float | None, str | None]:
-    """Rule values set explicitly in the environment; unset ones come from the rule stored in the DB."""
-    min_km_text = os.environ.get("MYRUNSTREAK_STREAK_MIN_KM") or None
-    mode = (os.environ.get("MYRUNSTREAK_STREAK_MODE") or "").strip().lower() or None
-    min_km = None
-    if min_km_text is not None:
-        try:
-            min_km = float(min_km_text)
-        except ValueError as error:
-            raise MyRunStreakError(
-                f"MYRUNSTREAK_STREAK_MIN_KM is not a number: {min_km_text!r}",
-                hint="set MYRUNSTREAK_STREAK_MIN_KM to a distance in km, e.g. 1.609344 (one mile)",
-            ) from error
-    return min_km, mode
-
-
 def command(args: argparse.Namespace) -> int:
     import duckdb
 
     from myrunstreak_pipeline.analytics.report import format_card, local_today, streak_card, streak_report
-    from myrunstreak_pipeline.settings import DEFAULT_DB
+    from myrunstreak_pipeline.settings import Settings
 
-    uri = args.db or os.environ.get("MYRUNSTREAK_DB") or DEFAULT_DB
-    today = args.today or local_today(os.environ.get("MYRUNSTREAK_TIMEZONE") or None)
-    min_km, mode = _rule_overrides()
-    con = open_database(uri)
+    settings = Settings.from_env()
+    uri = args.db or settings.db
+    today = args.today or local_today(settings.timezone)
+    # A rule set explicitly in the environment wins; otherwise the rule stored in the database applies.
+    min_km = settings.streak_min_km if settings.is_set("streak_min_km") else None
+    mode = settings.streak_mode if settings.is_set("streak_mode") else None
+    con = open_database(uri, settings.s3_endpoint_url)
     try:
         if args.json:
             print(json.dumps(streak_report(con, today, min_km, mode)))

@@ -15,8 +15,11 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-DEFAULT_DAGSTER_HOME = Path(".myrunstreak") / "dagster_home"
+if TYPE_CHECKING:
+    from myrunstreak_pipeline.settings import Settings
+
 INSTANCE_TEMPLATE = Path(__file__).with_name("dagster_instance.yaml")
 
 
@@ -24,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help="reload the whole history (one single-run backfill)")
 
 
-def ensure_dagster_home() -> Path:
-    """DAGSTER_HOME (absolute), created with the project's dagster.yaml when it has none."""
-    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).expanduser().resolve()
+def ensure_dagster_home(settings: "Settings") -> Path:
+    """DAGSTER_HOME (absolute), created with the project's dagster.yaml when it has none. Exported to this
+    process's environment, where ``DagsterInstance.get()`` looks for it."""
+    home = Path(settings.dagster_home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")
@@ -35,22 +39,28 @@ def ensure_dagster_home() -> Path:
 
 
 def command(args: argparse.Namespace) -> int:
+    from myrunstreak_pipeline.settings import Settings
+
+    return run_pipeline(Settings.from_env(), full=args.full, verbose=getattr(args, "verbose", False))
+
+
+def run_pipeline(settings: "Settings", *, full: bool, verbose: bool = False) -> int:
+    """Preflight checks, the plan, then one in-process Dagster run of ``sync_job``; 0 when it succeeded."""
     started = time.perf_counter()
     logging.getLogger("alembic").setLevel(logging.WARNING)  # Dagster's storage migrations: noise on stdout
-    home = ensure_dagster_home()
+    from myrunstreak_pipeline.cli.preflight import check_before_run
+
+    check_before_run(settings)  # no credentials / unreachable API / bad DB path: one line + hint, no run
+    home = ensure_dagster_home(settings)
     import dagster as dg  # heavy: imported only when a run is actually made
 
     from myrunstreak_pipeline.definitions import build_defs
     from myrunstreak_pipeline.defs.automation import range_tags
-    from myrunstreak_pipeline.preflight import check_before_run
-    from myrunstreak_pipeline.settings import Settings
 
-    _print_progress_lines()
-    settings = Settings.from_env()
-    check_before_run(settings)  # no credentials / unreachable API / bad DB path: one line + hint, no run
+    _print_progress_lines()  # no credentials / unreachable API / bad DB path: one line + hint, no run
     job = build_defs(settings).resolve_job_def("sync_job")
     keys = job.partitions_def.get_partition_keys()
-    first, tags, why = plan_run(settings, keys, full=args.full)
+    first, tags, why = plan_run(settings, keys, full=full)
     count = len(keys) - keys.index(first)
     print(f"{why}: partitions {first}..{keys[-1]} ({count} of {len(keys)}) in one run; DAGSTER_HOME={home}")
     if first == keys[-1]:  # one partition: a plain partitioned run
@@ -60,7 +70,7 @@ def command(args: argparse.Namespace) -> int:
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(),
         **selection,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "WARNING"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}},
         raise_on_error=False,
     )
     print(progress_summary(result, count))
@@ -80,10 +90,10 @@ def _print_progress_lines() -> None:
 
 def plan_run(settings, keys: list[str], *, full: bool) -> tuple[str, dict[str, str], str]:
     """(first partition to load, extra run tags, reason). The last partition is always the current year."""
-    from myrunstreak_pipeline.defs.changes import plan_changes, stored_cursor
     from myrunstreak_pipeline.defs.common import UPDATED_SINCE_TAG
-    from myrunstreak_pipeline.resources import DuckDBStorage
+    from myrunstreak_pipeline.defs.resources import DuckDBStorage
     from myrunstreak_pipeline.smashrun.client import SmashRunClient
+    from myrunstreak_pipeline.smashrun.sync import plan_changes, stored_cursor
 
     if full:
         return keys[0], {}, "full history"

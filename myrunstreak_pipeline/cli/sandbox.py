@@ -34,7 +34,7 @@ def load_activities(path: str) -> list[dict]:
 
 
 def command(args: argparse.Namespace) -> int:
-    from myrunstreak_pipeline.smashrun.sandbox import SandboxServer  # keep `myrunstreak --help` light
+    from myrunstreak_pipeline.sandbox.server import SandboxServer  # keep `myrunstreak --help` light
 
     if bool(args.client_id) != bool(args.client_secret):
         raise MyRunStreakError("--client-id and --client-secret go together")

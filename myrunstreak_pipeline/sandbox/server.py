@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from myrunstreak_pipeline.smashrun.synthetic import (
+from myrunstreak_pipeline.sandbox.athlete import (
     BRIEF_KEYS, HOME_ZONE, MILE_KM, PATCHABLE_KEYS, Athlete, SandboxClock, format_utc, parse_utc,
 )
 

@@ -7,7 +7,6 @@ settings (base URLs, database path) are plain values so the UI shows them.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import weakref
@@ -20,29 +19,45 @@ from typing import TYPE_CHECKING, Any, Optional, TypeVar
 import dagster as dg
 from pydantic import PrivateAttr
 
+from dagster_aws.s3 import S3Resource
+
+from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.settings import (
     DEFAULT_API_BASE,
     DEFAULT_AUTH_BASE,
+    DEFAULT_DETAIL_BUDGET,
     DEFAULT_TOKEN_FILE,
     Settings,
-    env_number,
 )
-from myrunstreak_pipeline.storage_s3 import S3ClientResource
 
 if TYPE_CHECKING:
     from myrunstreak_pipeline.duckdb_ops import DuckDBManager
     from myrunstreak_pipeline.smashrun.client import SmashRunClient
 
-DEFAULT_DETAIL_BUDGET = 50  # detail requests per run: several runs an hour stay under SmashRun's ~250/hour
 WINDOW_PAGES = 8  # a year of runs (up to ~800) pages through 100-item pages instead of one full-history listing
 T = TypeVar("T")
-SECRET_ENV_VARS = ("SMASHRUN_ACCESS_TOKEN", "SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET")
 
 
-def _env_or_none(name: str) -> Optional[str]:
-    """An ``EnvVar`` reference when the variable is set now (the run resolves it), else None (not configured)."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def _secret_reference(settings: Settings, field_name: str) -> Optional[str]:
+    """An ``EnvVar`` reference to the variable behind a secret setting (the run resolves it), or None when unset:
+    Dagster then stores only the variable's name, never its value."""
+    if getattr(settings, field_name) is None:
+        return None
+    return dg.EnvVar(Settings.model_fields[field_name].validation_alias)
+
+
+class S3ClientResource(S3Resource):
+    """dagster-aws's ``S3Resource`` whose client uses path-style addressing for a custom endpoint (MinIO, moto)
+    and standard retries. Credentials come from the standard AWS chain: never set the key fields in config."""
+
+    def get_client(self) -> Any:
+        import boto3
+
+        from myrunstreak_pipeline.duckdb_ops.s3 import make_s3_client
+
+        session = boto3.Session(profile_name=self.profile_name, region_name=self.region_name)
+        return make_s3_client(self.endpoint_url, session=session)
 
 
 class SmashRunResource(dg.ConfigurableResource):
@@ -66,11 +81,11 @@ class SmashRunResource(dg.ConfigurableResource):
         return cls(
             api_base=settings.api_base,
             auth_base=settings.auth_base,
-            access_token=_env_or_none("SMASHRUN_ACCESS_TOKEN"),
-            client_id=_env_or_none("SMASHRUN_CLIENT_ID"),
-            client_secret=_env_or_none("SMASHRUN_CLIENT_SECRET"),
+            access_token=_secret_reference(settings, "access_token"),
+            client_id=_secret_reference(settings, "client_id"),
+            client_secret=_secret_reference(settings, "client_secret"),
             token_file=settings.token_file,
-            detail_request_budget=env_number("MYRUNSTREAK_DETAIL_BUDGET", DEFAULT_DETAIL_BUDGET),
+            detail_request_budget=settings.detail_budget,
         )
 
     def client(self) -> "SmashRunClient":
@@ -90,7 +105,7 @@ class SmashRunResource(dg.ConfigurableResource):
 class DuckDBStorage(dg.ConfigurableResource):
     """The pipeline's DuckDB database, opened per step (the file lock is held only while a step works).
 
-    ``database`` is a local path or ``s3://bucket/key.duckdb``. For S3 (``storage_s3``): each writing step
+    ``database`` is a local path or ``s3://bucket/key.duckdb``. For S3 (``duckdb_ops.s3``): each writing step
     works on a local copy downloaded with its ETag (once per run, then reused while the ETag matches) and
     publishes it with a conditional put stamped with the Dagster run id, re-applying its work after a
     conflict; readers attach the object read-only over httpfs. Only the endpoint is configured here: AWS
@@ -118,7 +133,7 @@ class DuckDBStorage(dg.ConfigurableResource):
 
     @property
     def is_s3(self) -> bool:
-        return self.database.lower().startswith("s3://")
+        return is_s3_uri(self.database)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Not yield_for_execution/teardown: those make this a generator resource, which every caller of
@@ -141,7 +156,7 @@ class DuckDBStorage(dg.ConfigurableResource):
         if not self.is_s3:
             with self.writer() as manager:
                 return apply(manager)
-        from myrunstreak_pipeline.storage_s3 import write_with_retries
+        from myrunstreak_pipeline.duckdb_ops.s3.writer import write_with_retries
 
         value, self._last_publish = write_with_retries(self._publisher(), apply)
         return value
@@ -162,7 +177,7 @@ class DuckDBStorage(dg.ConfigurableResource):
         from myrunstreak_pipeline.duckdb_ops import DuckDBManager
 
         if self.is_s3:
-            from myrunstreak_pipeline.storage_s3 import single_attempt_writer
+            from myrunstreak_pipeline.duckdb_ops.s3.writer import single_attempt_writer
 
             with single_attempt_writer(self._publisher()) as manager:
                 yield manager
@@ -193,14 +208,14 @@ class DuckDBStorage(dg.ConfigurableResource):
         return S3ClientResource(endpoint_url=self.s3_endpoint_url).get_client()
 
     def _publisher(self):
-        from myrunstreak_pipeline.storage_s3 import make_publisher
+        from myrunstreak_pipeline.duckdb_ops.s3.writer import make_publisher
 
         return make_publisher(self._s3_client(), self.database, self._run_id, self._scratch)
 
     @contextmanager
     def _s3_read_only(self) -> Iterator[Any]:
-        from myrunstreak_pipeline.duckdb_ops.s3_storage import ReadOnlyS3Database
-        from myrunstreak_pipeline.storage_s3 import ReadOnlyConnection
+        from myrunstreak_pipeline.duckdb_ops.s3 import ReadOnlyS3Database
+        from myrunstreak_pipeline.duckdb_ops.s3.writer import ReadOnlyConnection
 
         if self._scratch is not None:  # in a run: one attachment, re-attached when a step published anew
             if self._s3_reader is None:

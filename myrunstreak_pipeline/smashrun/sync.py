@@ -8,13 +8,39 @@ yet or its ``dateUpdatedUTC`` differs from the stored one.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
-from myrunstreak_pipeline.defs.common import CURSOR_KEY, max_updated_epoch, updated_epoch
-from myrunstreak_pipeline.defs.partitions import year_key
 from myrunstreak_pipeline.errors import MyRunStreakError
-from myrunstreak_pipeline.sql import load_sql
+from myrunstreak_pipeline.smashrun.client import deleted_ids
+
+CURSOR_KEY = "summaries.updated_since"  # sync_state: epoch seconds of the newest dateUpdatedUTC fully loaded
+
+
+def updated_epoch(item: Any) -> float | None:
+    """``dateUpdatedUTC`` (naive UTC, 0-3 fractional digits) as epoch seconds, or None when unreadable."""
+    value = item.get("dateUpdatedUTC") if isinstance(item, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.timestamp()
+
+
+def max_updated_epoch(items: list[Any]) -> float | None:
+    stamps = [stamp for stamp in map(updated_epoch, items) if stamp is not None]
+    return max(stamps) if stamps else None
+
+
+def year_key(day: dt.date | str) -> str:
+    """The local calendar year (a yearly partition key) of a local date or 'YYYY-MM-DD…' string."""
+    return str(day)[:4]
 
 
 @dataclass
@@ -57,7 +83,7 @@ def plan_changes(client, storage, since_epoch: float) -> ChangePlan:
     """What changed since ``since_epoch``: listed activities that are new or newer than the stored copy,
     and stored live runs that SmashRun no longer lists. When a writer holds the database, the stored runs
     cannot be read: every listed activity then counts as changed and the reconciliation waits (``note``)."""
-    from myrunstreak_pipeline.smashrun.client import deleted_ids
+    from myrunstreak_pipeline.duckdb_ops import RunRepository
 
     plan = ChangePlan()
     before = client.request_count
@@ -68,8 +94,7 @@ def plan_changes(client, storage, since_epoch: float) -> ChangePlan:
     stored: dict[str, tuple] | None
     try:
         with storage.reader() as db:  # read and release: no lock held while waiting on the network
-            rows = db.connection.execute(load_sql("queries/dagster/stored_run_versions.sql")).fetchall()
-        stored = {activity_id: (day, stamp, deleted) for activity_id, day, stamp, deleted in rows}
+            stored = RunRepository(db.connection).stored_run_versions()
     except MyRunStreakError as error:  # locked by a writer, or no database yet
         stored = None
         plan.note = f"id reconciliation skipped this time: {error}"

@@ -4,27 +4,27 @@
 
 - writers: ``S3DatabasePublisher(client, parse_s3_uri(uri), run_id=…).run(apply)`` downloads the object with
   its ETag, runs the idempotent ``apply(local_path)``, checkpoints and sanity-checks the copy, and publishes
-  it with a conditional put, re-applying on conflicts (``s3_publisher``);
+  it with a conditional put, re-applying on conflicts (``publisher``);
 - readers: ``open_read_only(uri_or_path)`` / ``ReadOnlyS3Database`` attach the object read-only over httpfs
-  (``s3_reader``);
-- shared basics: locations, clients, credentials and error mapping (``s3_common``).
+  (``reader``);
+- shared basics: locations (``duckdb_ops.location``), clients, credentials and error mapping (``common``).
 """
 
-from myrunstreak_pipeline.duckdb_ops.s3_common import (
+from myrunstreak_pipeline.duckdb_ops.s3.common import (
     S3Credentials,
     S3Location,
     is_s3_uri,
     make_s3_client,
     parse_s3_uri,
 )
-from myrunstreak_pipeline.duckdb_ops.s3_publisher import (
+from myrunstreak_pipeline.duckdb_ops.s3.publisher import (
     ConflictError,
     PublishResult,
     PublishUnconfirmedError,
     S3DatabasePublisher,
     WorkingCopy,
 )
-from myrunstreak_pipeline.duckdb_ops.s3_reader import ReadOnlyS3Database, open_read_only
+from myrunstreak_pipeline.duckdb_ops.s3.reader import ReadOnlyS3Database, open_read_only
 
 __all__ = [
     "ConflictError",

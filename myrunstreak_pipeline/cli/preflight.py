@@ -12,6 +12,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.settings import Settings
 
@@ -44,7 +45,7 @@ def check_api_reachable(api_base: str, timeout: float = CONNECT_TIMEOUT_SECONDS)
 
 def check_database_path(database: str) -> None:
     """A local database path must be a DuckDB file or a place one can be created (s3:// is checked when used)."""
-    if database.lower().startswith("s3://") or database == ":memory:":
+    if is_s3_uri(database) or database == ":memory:":
         return
     path = Path(database).expanduser()
     hint = "set MYRUNSTREAK_DB to a file path such as ~/myrunstreak/runs.duckdb"
