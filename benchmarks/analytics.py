@@ -21,13 +21,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from myrunstreak_pipeline.analytics import streak_report  # noqa: E402
-from myrunstreak_pipeline_tests.fixtures.analytics import create_analytics_db, daily_history, insert_runs  # noqa: E402
+from myrunstreak_pipeline.analytics import streak_report
+from myrunstreak_pipeline_tests.fixtures.analytics import create_analytics_db, daily_history, insert_runs
 
 VIEWS = [
-    "run_days", "streak_audit", "daily_summary", "weekly_summary", "monthly_summary", "yearly_summary",
-    "streak_analysis", "current_streak", "personal_records", "distance_trends", "monthly_distance_trends",
-    "year_to_date_comparison", "eddington",
+    "run_days",
+    "streak_audit",
+    "daily_summary",
+    "weekly_summary",
+    "monthly_summary",
+    "yearly_summary",
+    "streak_analysis",
+    "current_streak",
+    "personal_records",
+    "distance_trends",
+    "monthly_distance_trends",
+    "year_to_date_comparison",
+    "eddington",
 ]
 SEED_SQL = (Path(__file__).resolve().parent / "seed_current_streak.sql").read_text(encoding="utf-8")
 TARGET_MS = 50.0
@@ -51,8 +61,10 @@ def bench_history(path: Path, days: int, runs_per_day: int, repeats: int) -> boo
     started = time.perf_counter()
     loaded = insert_runs(con, daily_history(first, days, km=5.0, runs_per_day=runs_per_day))
     load_s = time.perf_counter() - started
-    print(f"\n## {days:,} days x {runs_per_day} run(s)/day = {loaded:,} runs, {first} .. {today} "
-          f"(bulk load {load_s:.2f} s)")
+    print(
+        f"\n## {days:,} days x {runs_per_day} run(s)/day = {loaded:,} runs, {first} .. {today} "
+        f"(bulk load {load_s:.2f} s)"
+    )
     print(f"{'view':<26}{'arrow median':>13}{'arrow min':>10}{'fetchall median':>16}{'rows':>8}")
     all_fast = True
     for view in VIEWS:
@@ -61,8 +73,10 @@ def bench_history(path: Path, days: int, runs_per_day: int, repeats: int) -> boo
         py_ms, _, rows = timed_ms(lambda q=query: con.execute(q).fetchall(), repeats)
         assert len(rows) == table.num_rows
         all_fast &= ms <= TARGET_MS
-        print(f"{view:<26}{ms:>13.1f}{min_ms:>10.1f}{py_ms:>16.1f}{len(rows):>8}"
-              f"{'' if ms <= TARGET_MS else '  (over target)'}")
+        print(
+            f"{view:<26}{ms:>13.1f}{min_ms:>10.1f}{py_ms:>16.1f}{len(rows):>8}"
+            f"{'' if ms <= TARGET_MS else '  (over target)'}"
+        )
     ms, min_ms, report = timed_ms(lambda: streak_report(con, today), repeats)
     all_fast &= ms <= TARGET_MS
     print(f"{'streak_report() [CLI]':<26}{ms:>13.1f}{min_ms:>10.1f}{ms:>16.1f}{1:>8}")
@@ -72,8 +86,11 @@ def bench_history(path: Path, days: int, runs_per_day: int, repeats: int) -> boo
     ours = report["current"]["days"]
     verdict = "right" if seed_answer == ours else "WRONG"
     print(f"{'seed recursive query':<26}{seed_ms:>13.1f}{seed_min_ms:>10.1f}{seed_ms:>16.1f}{1:>8}")
-    print(f"current streak: ours {ours:,} days ({report['current']['status']}, {report['current']['start']} .. "
-          f"{report['current']['end']}, longest {report['longest']['years_days']}); seed {seed_answer:,} -> seed is {verdict}")
+    print(
+        f"current streak: ours {ours:,} days ({report['current']['status']}, {report['current']['start']} .. "
+        f"{report['current']['end']}, longest {report['longest']['years_days']}); "
+        f"seed {seed_answer:,} -> seed is {verdict}"
+    )
     con.close()
     return all_fast
 

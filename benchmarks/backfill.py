@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +30,23 @@ TARGETS = {"full": (12.0, 600.0), "nochange": (8.0, 600.0)}
 def start_sandbox(years: int, log_path: Path) -> tuple[subprocess.Popen, str]:
     log = log_path.open("w")
     proc = subprocess.Popen(
-        [str(BIN / "myrunstreak"), "sandbox", "--port", "0", "--years", str(years), "--seed", "55",
-         "--token", TOKEN, "--rate-limit", "0"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        [
+            str(BIN / "myrunstreak"),
+            "sandbox",
+            "--port",
+            "0",
+            "--years",
+            str(years),
+            "--seed",
+            "55",
+            "--token",
+            TOKEN,
+            "--rate-limit",
+            "0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # bounded wait for the "serving ... at http://127.0.0.1:PORT" line
@@ -52,15 +65,20 @@ def start_sandbox(years: int, log_path: Path) -> tuple[subprocess.Popen, str]:
 
 def timed_run(args: list[str], env: dict, profile: Path | None) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MB, output) of one `myrunstreak` subprocess, measured by /usr/bin/time -v."""
-    command = [str(BIN / "python"), "-m", "cProfile", "-o", str(profile), "-m", "myrunstreak_pipeline.cli"] if profile \
+    command = (
+        [str(BIN / "python"), "-m", "cProfile", "-o", str(profile), "-m", "myrunstreak_pipeline.cli"]
+        if profile
         else [str(BIN / "myrunstreak")]
+    )
     started = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-v", *command, *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        ["/usr/bin/time", "-v", *command, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     wall = time.perf_counter() - started
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
-    output = done.stdout + "\n".join(line for line in done.stderr.splitlines()
-                                     if "alembic" not in line and not line.startswith("\t"))
+    output = done.stdout + "\n".join(
+        line for line in done.stderr.splitlines() if "alembic" not in line and not line.startswith("\t")
+    )
     if done.returncode != 0:
         raise SystemExit(f"`myrunstreak {' '.join(args)}` failed ({done.returncode}):\n{output}")
     return wall, rss_kb / 1024, output
@@ -77,22 +95,26 @@ def main() -> int:
     sandbox, base = start_sandbox(options.years, tmp / "sandbox.log")
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SMASHRUN_", "MYRUNSTREAK_"))}
-        env.update({
-            "SMASHRUN_API_BASE": f"{base}/v1",
-            "SMASHRUN_AUTH_BASE": base,
-            "SMASHRUN_ACCESS_TOKEN": TOKEN,
-            "MYRUNSTREAK_DB": str(tmp / "bench.duckdb"),
-            "MYRUNSTREAK_HISTORY_START": f"{time.gmtime().tm_year - options.years}-01-01",
-            "DAGSTER_HOME": str(tmp / "dagster_home"),
-        })
+        env.update(
+            {
+                "SMASHRUN_API_BASE": f"{base}/v1",
+                "SMASHRUN_AUTH_BASE": base,
+                "SMASHRUN_ACCESS_TOKEN": TOKEN,
+                "MYRUNSTREAK_DB": str(tmp / "bench.duckdb"),
+                "MYRUNSTREAK_HISTORY_START": f"{time.gmtime().tm_year - options.years}-01-01",
+                "DAGSTER_HOME": str(tmp / "dagster_home"),
+            }
+        )
         print(f"load before: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} cores)")
         results = {}
         for name, args in (("full", ["run", "--full"]), ("nochange", ["run"])):
             profile = tmp / f"{name}.prof" if options.profile else None
             wall, rss, output = timed_run(args, env, profile)
             results[name] = (wall, rss)
-            print(f"--- myrunstreak {' '.join(args)}: {wall:.2f} s wall, peak RSS {rss:.0f} MB "
-                  f"(load {os.getloadavg()[0]:.2f})")
+            print(
+                f"--- myrunstreak {' '.join(args)}: {wall:.2f} s wall, peak RSS {rss:.0f} MB "
+                f"(load {os.getloadavg()[0]:.2f})"
+            )
             print("\n".join("    " + line for line in output.strip().splitlines()[-4:]))
             if profile:
                 print(f"    profile: {profile}")
@@ -101,9 +123,11 @@ def main() -> int:
         sandbox.wait(timeout=30)
         if not options.keep and not options.profile:
             shutil.rmtree(tmp, ignore_errors=True)
-    missed = [f"{name}: {results[name][0]:.2f} s / {results[name][1]:.0f} MB vs {wall} s / {rss} MB"
-              for name, (wall, rss) in TARGETS.items()
-              if results[name][0] > wall or results[name][1] > rss]
+    missed = [
+        f"{name}: {results[name][0]:.2f} s / {results[name][1]:.0f} MB vs {wall} s / {rss} MB"
+        for name, (wall, rss) in TARGETS.items()
+        if results[name][0] > wall or results[name][1] > rss
+    ]
     print("targets met" if not missed else "targets MISSED: " + "; ".join(missed))
     return 1 if missed else 0
 

@@ -18,8 +18,8 @@ from pathlib import Path
 # The payload builders live with the tests (not an installed package): import them from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from myrunstreak_pipeline.duckdb_ops import DuckDBManager, RunRepository  # noqa: E402
-from myrunstreak_pipeline_tests.fixtures.payloads import synthetic_history  # noqa: E402
+from myrunstreak_pipeline.duckdb_ops import DuckDBManager, RunRepository
+from myrunstreak_pipeline_tests.fixtures.payloads import synthetic_history
 
 
 def bulk(payloads: list[dict], path: Path) -> tuple[float, dict[str, int], float, dict[str, int]]:
@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bulk re-load (same batch): {second:.3f} s")
     print(f"row counts after load:   {counts_first}")
     print(f"row counts after reload: {counts_second}")
-    print(f"row-by-row upsert_run: {done:,} rows in {elapsed:.2f} s -> {row_rate:,.1f} rows/s "
-          f"(extrapolated {args.count:,} rows: {args.count / row_rate:,.0f} s)")
+    print(
+        f"row-by-row upsert_run: {done:,} rows in {elapsed:.2f} s -> {row_rate:,.1f} rows/s "
+        f"(extrapolated {args.count:,} rows: {args.count / row_rate:,.0f} s)"
+    )
     ratio = bulk_rate / row_rate
     print(f"bulk / row-by-row: {ratio:,.0f}x (target >= 200x)")
     idempotent = counts_first == counts_second

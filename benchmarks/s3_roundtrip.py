@@ -29,12 +29,7 @@ from pathlib import Path
 from moto.server import ThreadedMotoServer
 
 from myrunstreak_pipeline.duckdb_ops import DuckDBManager
-from myrunstreak_pipeline.duckdb_ops.s3 import (
-    S3DatabasePublisher,
-    make_s3_client,
-    open_read_only,
-    parse_s3_uri,
-)
+from myrunstreak_pipeline.duckdb_ops.s3 import S3DatabasePublisher, make_s3_client, open_read_only, parse_s3_uri
 from myrunstreak_pipeline.sql import load_sql
 
 COUNT_QUERY = "SELECT count(*) FROM runs"
@@ -108,29 +103,31 @@ def main() -> int:
             samples["download"]["s3"].append(ms)
             with working_copy:
                 load_runs(working_copy.path, args.runs + repeat, 1)  # a one-run update, untimed
-                ms, result = timed(lambda: publisher.publish(working_copy))
+                ms, result = timed(lambda p=publisher, w=working_copy: p.publish(w))
                 assert result.published
             samples["publish"]["s3"].append(ms)
 
             local_copy = workdir / "local-working.duckdb"
-            ms, _ = timed(lambda: shutil.copyfile(local_store, local_copy))
+            ms, _ = timed(lambda c=local_copy: shutil.copyfile(local_store, c))
             samples["download"]["local"].append(ms)
             load_runs(local_copy, args.runs + repeat, 1)
-            ms, _ = timed(lambda: local_publish(publisher, local_copy, local_store))
+            ms, _ = timed(lambda p=publisher, c=local_copy: local_publish(p, c, local_store))
             samples["publish"]["local"].append(ms)
 
             for kind, database in (("s3", uri), ("local", str(local_store))):
-                ms, connection = timed(lambda: open_read_only(database, endpoint))
+                ms, connection = timed(lambda d=database: open_read_only(d, endpoint))
                 samples["attach"][kind].append(ms)
                 try:
-                    ms, (count, years) = timed(lambda: query(connection))
+                    ms, (count, years) = timed(lambda c=connection: query(c))
                     assert count == args.runs + repeat, (kind, count)
                 finally:
                     connection.close()
                 samples["count+aggregate"][kind].append(ms)
 
-        print(f"database: {args.runs:,} runs built in {build_ms:.0f} ms, {size_mb:.1f} MB file, "
-              f"{years} years; median (min) of {args.repeats} repeats, milliseconds")
+        print(
+            f"database: {args.runs:,} runs built in {build_ms:.0f} ms, {size_mb:.1f} MB file, "
+            f"{years} years; median (min) of {args.repeats} repeats, milliseconds"
+        )
         print(f"{'step':<18}{'S3 (moto, loopback)':>24}{'local file':>20}")
         for step, by_kind in samples.items():
             cells = [f"{statistics.median(v):8.1f} ({min(v):7.1f})" for v in (by_kind["s3"], by_kind["local"])]

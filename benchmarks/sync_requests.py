@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
-from myrunstreak_pipeline.smashrun.client import SmashRunClient, deleted_ids
+from myrunstreak_pipeline.sandbox import SandboxServer
+from myrunstreak_pipeline.smashrun.client import SmashRunClient
 from myrunstreak_pipeline.smashrun.oauth import UserToken
-from myrunstreak_pipeline.sandbox.server import SandboxServer
+from myrunstreak_pipeline.smashrun.results import deleted_ids
 
 
 def measure(client: SmashRunClient, action: Callable[[], Any]) -> tuple[Any, int, float]:
@@ -34,14 +36,22 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     with SandboxServer(years=args.years, seed=args.seed, token="bench-token", rate_limit=None) as sb:
-        print(f"sandbox: {args.years} years, {len(sb.athlete)} activities, "
-              f"started in {time.perf_counter() - started:.2f} s")
+        print(
+            f"sandbox: {args.years} years, {len(sb.athlete)} activities, "
+            f"started in {time.perf_counter() - started:.2f} s"
+        )
         with SmashRunClient(sb.api_base, UserToken("bench-token")) as client:
             rows: list[tuple[str, int, float, str]] = []
 
             full, n, secs = measure(client, lambda: client.list_activities(style="extended"))
-            rows.append(("full summary sync (extended, unpaged)", n, secs, f"{len(full.activities)} activities, "
-                         f"{len(full.rejects)} rejects"))
+            rows.append(
+                (
+                    "full summary sync (extended, unpaged)",
+                    n,
+                    secs,
+                    f"{len(full.activities)} activities, {len(full.rejects)} rejects",
+                )
+            )
             stored = {str(p["activityId"]) for p in full.activities}
             cursor = sb.clock.timestamp()
             sb.clock.advance(6 * 3600)  # the next scheduled tick
@@ -52,8 +62,14 @@ def main(argv: list[str] | None = None) -> int:
                 return changed, deleted_ids(stored, upstream), upstream
 
             (changed, gone, _), n, secs = measure(client, incremental)
-            rows.append(("incremental, nothing new (fromDateUTC + ids)", n, secs,
-                         f"{len(changed.activities)} changed, {len(gone)} deleted"))
+            rows.append(
+                (
+                    "incremental, nothing new (fromDateUTC + ids)",
+                    n,
+                    secs,
+                    f"{len(changed.activities)} changed, {len(gone)} deleted",
+                )
+            )
 
             template = dict(sb.athlete.summary(sb.athlete.sorted_ids()[0]))
             template.pop("activityId")
@@ -63,19 +79,30 @@ def main(argv: list[str] | None = None) -> int:
             sb.clock.advance(60)
 
             (changed, gone, _), n, secs = measure(client, incremental)
-            rows.append(("incremental, 3 new runs (fromDateUTC + ids)", n, secs,
-                         f"{len(changed.activities)} changed, {len(gone)} deleted"))
+            rows.append(
+                (
+                    "incremental, 3 new runs (fromDateUTC + ids)",
+                    n,
+                    secs,
+                    f"{len(changed.activities)} changed, {len(gone)} deleted",
+                )
+            )
             new_ids = [str(p["activityId"]) for p in changed.activities if str(p["activityId"]) not in stored]
             details, n, secs = measure(client, lambda: client.fetch_details(new_ids, budget=10))
             rows.append(("  + details of the new runs", n, secs, f"{len(details.fetched)} fetched"))
 
             def pattern(n: int) -> str:  # how the window was fetched, from the sandbox's request log
                 return " + ".join(
-                    f"page {r.query['page']}" if "page" in r.query else "unpaged" for r in sb.requests[-n:])
+                    f"page {r.query['page']}" if "page" in r.query else "unpaged" for r in sb.requests[-n:]
+                )
 
             today = sb.clock.now().date()
             for label, start, end in (
-                ("last 30 days window", date.fromordinal(today.toordinal() - 30), date.fromordinal(today.toordinal() + 1)),
+                (
+                    "last 30 days window",
+                    date.fromordinal(today.toordinal() - 30),
+                    date.fromordinal(today.toordinal() + 1),
+                ),
                 (f"current-year window {today.year}", date(today.year, 1, 1), date(today.year + 1, 1, 1)),
                 (f"old window {today.year - 30}", date(today.year - 30, 1, 1), date(today.year - 29, 1, 1)),
             ):

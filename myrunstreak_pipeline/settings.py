@@ -40,8 +40,13 @@ class SettingsError(MyRunStreakError, ValueError):
 
 def _variable(name: str, default: Any, description: str, hint: str | None = None, **kwargs: Any) -> Any:
     """A field read from the environment variable ``name``; ``description`` feeds the README's table."""
-    return Field(default, validation_alias=name, description=description,
-                 json_schema_extra={"hint": hint or f"unset {name} for the default"}, **kwargs)
+    return Field(
+        default,
+        validation_alias=name,
+        description=description,
+        json_schema_extra={"hint": hint or f"unset {name} for the default"},
+        **kwargs,
+    )
 
 
 def _whole_number(name: str, text: Any, minimum: int) -> int:
@@ -65,70 +70,111 @@ def _number(name: str, text: Any, *, minimum: float, inclusive: bool = True) -> 
     return value
 
 
+def _iso(text: str, parse: Any, message: str) -> str:
+    """``text`` unchanged when ``parse`` (an ISO-format parser) accepts it; else ``message`` naming the variable."""
+    try:
+        parse(text)
+    except ValueError:
+        raise ValueError(f"{message}: {text!r}") from None
+    return text
+
+
 class Settings(BaseSettings):
-    """The contract's environment (design.md §5) plus the pipeline's tuning knobs; frozen once read."""
+    """The documented environment (README.md's table) plus the pipeline's tuning knobs; frozen once read."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True,
-                                      case_sensitive=True)
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True, case_sensitive=True
+    )
 
-    db: str = _variable("MYRUNSTREAK_DB", DEFAULT_DB,
-                        "the database: a local path or `s3://bucket/key.duckdb`",
-                        "set MYRUNSTREAK_DB to a file path such as ~/myrunstreak/runs.duckdb")
-    access_token: str | None = _variable("SMASHRUN_ACCESS_TOKEN", None,
-                                         "a user-level SmashRun token (wins over the OAuth settings)", repr=False)
-    client_id: str | None = _variable("SMASHRUN_CLIENT_ID", None,
-                                      "your OAuth app's id, for `myrunstreak auth` and token refresh", repr=False)
-    client_secret: str | None = _variable("SMASHRUN_CLIENT_SECRET", None,
-                                          "your OAuth app's secret, for `myrunstreak auth` and token refresh",
-                                          repr=False)
-    token_file: str = _variable("SMASHRUN_TOKEN_FILE", DEFAULT_TOKEN_FILE,
-                                "where `myrunstreak auth` keeps the OAuth token")
-    api_base: str = _variable("SMASHRUN_API_BASE", DEFAULT_API_BASE,
-                              "the API, `/v1` included (point it at `myrunstreak sandbox` to work offline)")
+    db: str = _variable(
+        "MYRUNSTREAK_DB",
+        DEFAULT_DB,
+        "the database: a local path or `s3://bucket/key.duckdb`",
+        "set MYRUNSTREAK_DB to a file path such as ~/myrunstreak/runs.duckdb",
+    )
+    access_token: str | None = _variable(
+        "SMASHRUN_ACCESS_TOKEN", None, "a user-level SmashRun token (wins over the OAuth settings)", repr=False
+    )
+    client_id: str | None = _variable(
+        "SMASHRUN_CLIENT_ID", None, "your OAuth app's id, for `myrunstreak auth` and token refresh", repr=False
+    )
+    client_secret: str | None = _variable(
+        "SMASHRUN_CLIENT_SECRET", None, "your OAuth app's secret, for `myrunstreak auth` and token refresh", repr=False
+    )
+    token_file: str = _variable(
+        "SMASHRUN_TOKEN_FILE", DEFAULT_TOKEN_FILE, "where `myrunstreak auth` keeps the OAuth token"
+    )
+    api_base: str = _variable(
+        "SMASHRUN_API_BASE",
+        DEFAULT_API_BASE,
+        "the API, `/v1` included (point it at `myrunstreak sandbox` to work offline)",
+    )
     auth_base: str = _variable("SMASHRUN_AUTH_BASE", DEFAULT_AUTH_BASE, "the OAuth server")
     timezone: str | None = _variable(
-        "MYRUNSTREAK_TIMEZONE", None,
+        "MYRUNSTREAK_TIMEZONE",
+        None,
         'IANA name; decides what "today" is and when the daily schedule fires (default: the machine\'s zone)',
-        "set MYRUNSTREAK_TIMEZONE to an IANA name such as 'Europe/London' or 'America/New_York'")
+        "set MYRUNSTREAK_TIMEZONE to an IANA name such as 'Europe/London' or 'America/New_York'",
+    )
     history_start: str | None = _variable(
-        "MYRUNSTREAK_HISTORY_START", None,
+        "MYRUNSTREAK_HISTORY_START",
+        None,
         "first day of your history (default 1970-01-01); the first yearly partition is its year",
-        "use YYYY-MM-DD, e.g. 1970-01-01 (the year of your first run is enough)")
+        "use YYYY-MM-DD, e.g. 1970-01-01 (the year of your first run is enough)",
+    )
     streak_min_km: float = _variable(
-        "MYRUNSTREAK_STREAK_MIN_KM", DEFAULT_STREAK_MIN_KM,
+        "MYRUNSTREAK_STREAK_MIN_KM",
+        DEFAULT_STREAK_MIN_KM,
         "the least distance (km) that keeps a streak alive for a day (default one mile)",
-        "set MYRUNSTREAK_STREAK_MIN_KM to a distance in km, e.g. 1.609344 (one mile)")
+        "set MYRUNSTREAK_STREAK_MIN_KM to a distance in km, e.g. 1.609344 (one mile)",
+    )
     streak_mode: Literal["sum", "strict"] = _variable(
-        "MYRUNSTREAK_STREAK_MODE", "sum",
+        "MYRUNSTREAK_STREAK_MODE",
+        "sum",
         "`sum`: the day's runs add up; `strict`: one run must reach the minimum",
-        "set MYRUNSTREAK_STREAK_MODE to 'sum' (default) or 'strict'")
+        "set MYRUNSTREAK_STREAK_MODE to 'sum' (default) or 'strict'",
+    )
     s3_endpoint_url: str | None = _variable(
-        "MYRUNSTREAK_S3_ENDPOINT_URL", None,
+        "MYRUNSTREAK_S3_ENDPOINT_URL",
+        None,
         "an S3-compatible store (MinIO, R2, …); AWS credentials come from the usual AWS variables",
-        "unset MYRUNSTREAK_S3_ENDPOINT_URL for AWS itself, or give an http(s) URL")
-    detail_budget: int = _variable("MYRUNSTREAK_DETAIL_BUDGET", DEFAULT_DETAIL_BUDGET,
-                                   "detail requests (laps, recordings) per run",
-                                   f"unset MYRUNSTREAK_DETAIL_BUDGET for the default ({DEFAULT_DETAIL_BUDGET}) "
-                                   "or give a whole number")
-    schedule_time: str = _variable("MYRUNSTREAK_SCHEDULE_TIME", DEFAULT_SCHEDULE_TIME,
-                                   "when the daily schedule runs, in `MYRUNSTREAK_TIMEZONE`",
-                                   "use HH:MM, e.g. 05:00")
+        "unset MYRUNSTREAK_S3_ENDPOINT_URL for AWS itself, or give an http(s) URL",
+    )
+    detail_budget: int = _variable(
+        "MYRUNSTREAK_DETAIL_BUDGET",
+        DEFAULT_DETAIL_BUDGET,
+        "detail requests (laps, recordings) per run",
+        f"unset MYRUNSTREAK_DETAIL_BUDGET for the default ({DEFAULT_DETAIL_BUDGET}) or give a whole number",
+    )
+    schedule_time: str = _variable(
+        "MYRUNSTREAK_SCHEDULE_TIME",
+        DEFAULT_SCHEDULE_TIME,
+        "when the daily schedule runs, in `MYRUNSTREAK_TIMEZONE`",
+        "use HH:MM, e.g. 05:00",
+    )
     max_quarantine_rate: float = _variable(
-        "MYRUNSTREAK_MAX_QUARANTINE_RATE", DEFAULT_MAX_QUARANTINE_RATE,
+        "MYRUNSTREAK_MAX_QUARANTINE_RATE",
+        DEFAULT_MAX_QUARANTINE_RATE,
         "above this share of invalid payloads, the analytics wait",
-        f"unset MYRUNSTREAK_MAX_QUARANTINE_RATE for the default ({DEFAULT_MAX_QUARANTINE_RATE}) or give a number")
+        f"unset MYRUNSTREAK_MAX_QUARANTINE_RATE for the default ({DEFAULT_MAX_QUARANTINE_RATE}) or give a number",
+    )
     calendar_dir: str | None = _variable(
-        "MYRUNSTREAK_CALENDAR_DIR", None,
-        "where the `streak_calendar` asset writes `streak_calendar.png` (default: the database's folder)")
+        "MYRUNSTREAK_CALENDAR_DIR",
+        None,
+        "where the `streak_calendar` asset writes `streak_calendar.png` (default: the database's folder)",
+    )
     calendar_years: int | None = _variable(
-        "MYRUNSTREAK_CALENDAR_YEARS", DEFAULT_CALENDAR_YEARS,
+        "MYRUNSTREAK_CALENDAR_YEARS",
+        DEFAULT_CALENDAR_YEARS,
         "years in that picture (`all` for every year)",
-        f"unset MYRUNSTREAK_CALENDAR_YEARS for the default ({DEFAULT_CALENDAR_YEARS}), or give a whole number "
-        "or 'all'")
+        f"unset MYRUNSTREAK_CALENDAR_YEARS for the default ({DEFAULT_CALENDAR_YEARS}), or give a whole number or 'all'",
+    )
     dagster_home: str = _variable(
-        "DAGSTER_HOME", DEFAULT_DAGSTER_HOME,
+        "DAGSTER_HOME",
+        DEFAULT_DAGSTER_HOME,
         "Dagster's run history; `myrunstreak run` sets it up with the project's `dagster.yaml`",
-        "set DAGSTER_HOME to an absolute folder path")
+        "set DAGSTER_HOME to an absolute folder path",
+    )
 
     # ---- parsing: each validator names its variable, so the error line does too
 
@@ -151,13 +197,7 @@ class Settings(BaseSettings):
     @field_validator("history_start", mode="after")
     @classmethod
     def _iso_date(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"MYRUNSTREAK_HISTORY_START is not a date: {value!r}") from None
-        return value
+        return None if value is None else _iso(value, dt.date.fromisoformat, "MYRUNSTREAK_HISTORY_START is not a date")
 
     @field_validator("streak_min_km", mode="before")
     @classmethod
@@ -180,11 +220,7 @@ class Settings(BaseSettings):
     @field_validator("schedule_time", mode="after")
     @classmethod
     def _time(cls, value: str) -> str:
-        try:
-            dt.time.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"MYRUNSTREAK_SCHEDULE_TIME is not a time: {value!r}") from None
-        return value
+        return _iso(value, dt.time.fromisoformat, "MYRUNSTREAK_SCHEDULE_TIME is not a time")
 
     @field_validator("max_quarantine_rate", mode="before")
     @classmethod
@@ -201,7 +237,7 @@ class Settings(BaseSettings):
     # ---- reading
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> "Settings":
+    def from_env(cls, **overrides: Any) -> Settings:
         """Read the environment once (``overrides``, by field name, win); a bad value is a ``SettingsError``."""
         try:
             return cls(**overrides)
@@ -232,8 +268,10 @@ class Settings(BaseSettings):
     @classmethod
     def variables(cls) -> dict[str, tuple[str, Any, str]]:
         """Environment variable -> (field name, default, description): the README's table is tested against it."""
-        return {info.validation_alias: (name, info.default, info.description or "")
-                for name, info in cls.model_fields.items()}
+        return {
+            info.validation_alias: (name, info.default, info.description or "")
+            for name, info in cls.model_fields.items()
+        }
 
 
 def _settings_error(error: ValidationError) -> SettingsError:

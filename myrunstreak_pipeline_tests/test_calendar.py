@@ -47,7 +47,7 @@ def _history() -> list[dict]:
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
-    return np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    return np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,9 @@ def test_png_pixels_show_streak_and_non_streak_cells(history_db, tmp_path):
         return image[y, x]
 
     streak_day, longest_day = dt.date(2020, 7, 1), dt.date(2022, 12, 24)
-    assert drawing.grid.streak[drawing.grid.cell(streak_day)] and not drawing.grid.longest[drawing.grid.cell(streak_day)]
+    assert (
+        drawing.grid.streak[drawing.grid.cell(streak_day)] and not drawing.grid.longest[drawing.grid.cell(streak_day)]
+    )
     assert np.allclose(colour(streak_day), _rgb(STREAK_DOT), atol=0.02)
     assert np.allclose(colour(longest_day), _rgb(LONGEST_DOT), atol=0.02)
     for day in NO_RUN_DAYS | {DELETED_DAY}:
@@ -136,8 +138,12 @@ def test_svg_through_the_cli(history_db, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("MYRUNSTREAK_STREAK_MIN_KM", raising=False)
     monkeypatch.delenv("MYRUNSTREAK_STREAK_MODE", raising=False)
     target = tmp_path / "out" / "calendar.svg"
-    assert cli.main(["streak", "--db", str(path), "--today", "2024-12-31", "--calendar", str(target),
-                     "--calendar-years", "3"]) == 0
+    assert (
+        cli.main(
+            ["streak", "--db", str(path), "--today", "2024-12-31", "--calendar", str(target), "--calendar-years", "3"]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert "Current streak" in captured.out and "calendar 2022..2024 written to" in captured.err
     text = target.read_text()

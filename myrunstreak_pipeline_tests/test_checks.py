@@ -16,10 +16,15 @@ def test_future_dates_and_broken_recordings_fail_their_checks(pipeline):
     current_year = pipeline.partition_keys()[-1]
     with pipeline.connect(read_only=False) as con:
         # planted in an OLD year, so re-loading the current year leaves it in place
-        con.execute("UPDATE runs SET start_date = current_date + 40 WHERE activity_id = "
-                    "(SELECT min(activity_id) FROM runs WHERE year < ?)", [int(current_year)])
-        con.execute("UPDATE recording_data SET recording_values = list_transform(recording_values, v -> v[2:]) "
-                    "WHERE activity_id = (SELECT min(activity_id) FROM recording_data)")
+        con.execute(
+            "UPDATE runs SET start_date = current_date + 40 WHERE activity_id = "
+            "(SELECT min(activity_id) FROM runs WHERE year < ?)",
+            [int(current_year)],
+        )
+        con.execute(
+            "UPDATE recording_data SET recording_values = list_transform(recording_values, v -> v[2:]) "
+            "WHERE activity_id = (SELECT min(activity_id) FROM recording_data)"
+        )
     result = pipeline.materialize_partition(current_year)
     assert result.success  # these checks warn; they do not block
     evaluations = _evaluations(result)
@@ -54,9 +59,11 @@ def test_streak_and_monthly_consistency_checks_fail_on_planted_views(pipeline):
         assert run_sql_check(con, "monthly_totals_match_daily.sql")["failures"] == 0
         con.execute("CREATE OR REPLACE TEMP VIEW current_streak AS SELECT 1000000 AS days")
         con.execute("CREATE TEMP TABLE true_months AS SELECT * FROM monthly_summary")
-        con.execute("CREATE OR REPLACE TEMP VIEW monthly_summary AS SELECT month_start, total_km + "
-                    "CASE WHEN month_start = (SELECT max(month_start) FROM true_months) THEN 0.5 ELSE 0 END "
-                    "AS total_km, run_count FROM true_months")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW monthly_summary AS SELECT month_start, total_km + "
+            "CASE WHEN month_start = (SELECT max(month_start) FROM true_months) THEN 0.5 ELSE 0 END "
+            "AS total_km, run_count FROM true_months"
+        )
         assert run_sql_check(con, "longest_streak_covers_current.sql")["failures"] == 1
         mismatch = run_sql_check(con, "monthly_totals_match_daily.sql")
         assert mismatch["failures"] == 1 and len(mismatch["sample"]) == 1

@@ -49,10 +49,10 @@ def test_run_without_credentials(run_env, capsys):
 
 
 def test_run_with_unreachable_api_in_a_subprocess(run_env):
-    env = {**os.environ, "SMASHRUN_ACCESS_TOKEN": SECRET,
-           "SMASHRUN_API_BASE": f"http://127.0.0.1:{_closed_port()}/v1"}
-    result = subprocess.run([str(BIN / "myrunstreak"), "run", "--full"], env=env, capture_output=True, text=True,
-                            timeout=120, check=False)
+    env = {**os.environ, "SMASHRUN_ACCESS_TOKEN": SECRET, "SMASHRUN_API_BASE": f"http://127.0.0.1:{_closed_port()}/v1"}
+    result = subprocess.run(
+        [str(BIN / "myrunstreak"), "run", "--full"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     _assert_one_line_error(result.returncode, result.stderr, "cannot reach the SmashRun API", "myrunstreak sandbox")
     assert SECRET not in result.stdout
 
@@ -69,12 +69,14 @@ def test_run_with_a_bad_database_path(run_env, monkeypatch, capsys):
 
 
 def test_streak_with_bad_database_paths(run_env, capsys):
-    _assert_one_line_error(cli.main(["streak", "--db", str(run_env / "missing.duckdb")]), capsys.readouterr().err,
-                           "database not found")
+    _assert_one_line_error(
+        cli.main(["streak", "--db", str(run_env / "missing.duckdb")]), capsys.readouterr().err, "database not found"
+    )
     not_duckdb = run_env / "notes.duckdb"
     not_duckdb.write_text("plain text\n" * 10)
-    _assert_one_line_error(cli.main(["streak", "--db", str(not_duckdb)]), capsys.readouterr().err,
-                           "cannot open database")
+    _assert_one_line_error(
+        cli.main(["streak", "--db", str(not_duckdb)]), capsys.readouterr().err, "cannot open database"
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,18 +9,18 @@ import pytest
 
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.settings import Settings
-from myrunstreak_pipeline.smashrun.client import (
+from myrunstreak_pipeline.smashrun.client import SmashRunClient
+from myrunstreak_pipeline.smashrun.errors import (
     InvalidActivityError,
-    RetryPolicy,
     SmashRunAuthError,
     SmashRunBadResponseError,
-    SmashRunClient,
     SmashRunNotFoundError,
     SmashRunRateLimitedError,
     SmashRunUnavailableError,
-    deleted_ids,
 )
 from myrunstreak_pipeline.smashrun.oauth import UserToken
+from myrunstreak_pipeline.smashrun.results import deleted_ids
+from myrunstreak_pipeline.smashrun.retry import RetryPolicy
 
 # Real sleeps, just short: backoff 10 ms doubling, capped at 50 ms.
 FAST = RetryPolicy(backoff_factor=0.01, backoff_max=0.05, backoff_jitter=0.0, timeout=(2.0, 5.0))
@@ -65,7 +65,11 @@ def test_summary_and_briefs_styles(sandbox):
     briefs = client.list_activities(style="briefs")
     assert len(summary.activities) == len(briefs.activities) == len(sandbox.athlete.sorted_ids())
     assert "moonPhase" not in summary.activities[0] and set(briefs.activities[0]) <= {
-        "activityId", "startDateTimeLocal", "distance", "duration"}
+        "activityId",
+        "startDateTimeLocal",
+        "distance",
+        "duration",
+    }
     with pytest.raises(ValueError, match="unknown listing style"):
         client.list_activities(style="foobar")
 
@@ -100,7 +104,7 @@ def test_incremental_sync_catches_edits_additions_and_deletions(sandbox):
     cursor = sandbox.clock.timestamp()  # what the sensor would persist after the first sync
     sandbox.clock.advance(86400)
     ids = sandbox.athlete.sorted_ids()
-    old_run, doomed = ids[-1], ids[len(ids) // 2]  # the oldest run is edited; a middle one deleted
+    old_run, doomed = (ids[-1], ids[len(ids) // 2])  # the oldest run is edited; a middle one deleted
     sandbox.athlete.edit_activity(old_run, notes="edited years later", distance=12.5)
     template = dict(sandbox.athlete.summary(ids[0]))
     template.pop("activityId")
@@ -164,9 +168,11 @@ def test_window_listed_by_utc_instant_keeps_runs_of_far_east_zones(sandbox, sand
     # run in Auckland (11:30 UTC Dec 31): local dates are not monotonic. A page ending on the New York run
     # must not end the 2024 window's paging, or the Auckland run (dated 2024-01-01) is missed.
     template = {k: v for k, v in sandbox.athlete.summary(sandbox.athlete.sorted_ids()[0]).items() if k != "activityId"}
-    starts = [f"2024-01-0{d}T07:00:00-05:00" for d in (5, 4, 3, 2)] + [
-        "2023-12-31T20:00:00-05:00", "2024-01-01T00:30:00+13:00"] + [
-        f"2023-12-{d:02d}T07:00:00-05:00" for d in range(29, 19, -1)]
+    starts = (
+        [f"2024-01-0{d}T07:00:00-05:00" for d in (5, 4, 3, 2)]
+        + ["2023-12-31T20:00:00-05:00", "2024-01-01T00:30:00+13:00"]
+        + [f"2023-12-{d:02d}T07:00:00-05:00" for d in range(29, 19, -1)]
+    )
     payloads = [dict(template, activityId=100 + i, startDateTimeLocal=s) for i, s in enumerate(starts)]
     sb = sandbox_factory(activities=payloads, rate_limit=None)
     sb.list_by_utc_instant = True
@@ -180,7 +186,7 @@ def test_window_listed_by_utc_instant_keeps_runs_of_far_east_zones(sandbox, sand
 
 def test_window_far_in_the_past_falls_back_to_one_unpaged_call(sandbox):
     client = make_client(sandbox)
-    start, end = date.fromisoformat(local_date(sandbox.athlete.visible_activities[-1])), None
+    start, end = (date.fromisoformat(local_date(sandbox.athlete.visible_activities[-1])), None)
     end = start + timedelta(days=31)
     result = client.list_activities_in_window(start, end)
     assert result.activities == expected_window(sandbox, start, end) != []

@@ -32,8 +32,9 @@ def snapshot(connection: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 
 
 def day_run(day: str, distance: float = 5.0, activity_id: int | None = None, **overrides) -> dict:
-    return payloads.gps_run(activity_id, start=f"{day}T07:00:00-05:00", distance=distance,
-                            duration=distance * 330, **overrides)
+    return payloads.gps_run(
+        activity_id, start=f"{day}T07:00:00-05:00", distance=distance, duration=distance * 330, **overrides
+    )
 
 
 # --- DuckDBManager ------------------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def test_manager_in_memory_default():
         assert manager.in_memory and manager.schema_version() >= 1
     assert manager.closed
     with pytest.raises(MyRunStreakError):
-        manager.connection
+        _ = manager.connection
 
 
 def test_s3_uri_points_to_the_storage_layer():
@@ -74,22 +75,19 @@ def test_other_schemes_and_missing_read_only_file_are_clear_errors(tmp_path: Pat
 
 def test_transaction_rolls_back_on_error(duckdb_manager: DuckDBManager):
     repo = RunRepository(duckdb_manager.connection)
-    with pytest.raises(RuntimeError):
-        with duckdb_manager.transaction():
-            duckdb_manager.connection.execute(
-                "INSERT INTO sync_state VALUES ('k', 'v', now()::TIMESTAMP)"
-            )
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), duckdb_manager.transaction():
+        duckdb_manager.connection.execute("INSERT INTO sync_state VALUES ('k', 'v', now()::TIMESTAMP)")
+        raise RuntimeError("boom")
     assert repo.get_sync_state("k") is None
 
 
 def test_failed_batch_writes_nothing(run_repository: RunRepository, monkeypatch):
-    from myrunstreak_pipeline.duckdb_ops import repository
+    from myrunstreak_pipeline.duckdb_ops import staging
 
     def broken(*args, **kwargs):
         raise RuntimeError("staging failed")
 
-    monkeypatch.setattr(repository.staging, "laps_table", broken)
+    monkeypatch.setattr(staging, "laps_table", broken)
     with pytest.raises(RuntimeError):
         run_repository.upsert_activities([payloads.detail_run(), {"bad": 1}], payload_kind="detail")
     assert set(run_repository.table_counts().values()) == {0}
@@ -112,8 +110,11 @@ def test_views_refreshed_in_name_order_and_skipped_read_only(tmp_path: Path, mon
     (views / "b_second.sql").write_text("CREATE OR REPLACE VIEW second_view AS SELECT count(*) AS n FROM first_view;")
     (views / "a_first.sql").write_text("CREATE OR REPLACE VIEW first_view AS SELECT * FROM runs;")
     real_sql_files = manager_module.sql_files
-    monkeypatch.setattr(manager_module, "sql_files",
-                        lambda folder: sorted(views.glob("*.sql")) if folder == "views" else real_sql_files(folder))
+    monkeypatch.setattr(
+        manager_module,
+        "sql_files",
+        lambda folder: sorted(views.glob("*.sql")) if folder == "views" else real_sql_files(folder),
+    )
     path = tmp_path / "v.duckdb"
     with DuckDBManager(path) as manager:
         assert manager.connection.execute("SELECT n FROM second_view").fetchone() == (0,)
@@ -125,8 +126,7 @@ def test_views_refreshed_in_name_order_and_skipped_read_only(tmp_path: Path, mon
 
 def test_empty_views_folder_is_fine(tmp_path: Path, monkeypatch):
     real_sql_files = manager_module.sql_files
-    monkeypatch.setattr(manager_module, "sql_files",
-                        lambda folder: [] if folder == "views" else real_sql_files(folder))
+    monkeypatch.setattr(manager_module, "sql_files", lambda folder: [] if folder == "views" else real_sql_files(folder))
     with DuckDBManager(tmp_path / "e.duckdb") as manager:
         assert manager.refresh_views() == []
 
@@ -134,9 +134,7 @@ def test_empty_views_folder_is_fine(tmp_path: Path, monkeypatch):
 def test_load_httpfs_offline():
     connection = duckdb.connect()
     load_httpfs(connection)
-    loaded = connection.execute(
-        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
-    ).fetchone()
+    loaded = connection.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'").fetchone()
     assert loaded == (True,)
 
 
@@ -270,15 +268,20 @@ def test_unknown_enum_values_are_reported_and_stored(run_repository: RunReposito
 # --- replace_window -----------------------------------------------------------------------------------------
 def test_replace_window_flags_deleted_writes_cursor_and_is_idempotent(duckdb_manager: DuckDBManager):
     repo = RunRepository(duckdb_manager.connection)
-    repo.upsert_activities([
-        day_run("2023-12-31", activity_id=1),  # outside the window: untouched
+    repo.upsert_activities(
+        [
+            day_run("2023-12-31", activity_id=1),  # outside the window: untouched
+            day_run("2024-01-01", activity_id=2),
+            day_run("2024-06-30", activity_id=3),  # deleted upstream
+            day_run("2024-12-31", activity_id=4),
+            day_run("2025-01-01", activity_id=5),  # outside (end is exclusive)
+        ]
+    )
+    listing = [
         day_run("2024-01-01", activity_id=2),
-        day_run("2024-06-30", activity_id=3),  # deleted upstream
-        day_run("2024-12-31", activity_id=4),
-        day_run("2025-01-01", activity_id=5),  # outside (end is exclusive)
-    ])
-    listing = [day_run("2024-01-01", activity_id=2), day_run("2024-12-31", activity_id=4, notes="edited"),
-               day_run("2024-03-03", activity_id=6)]
+        day_run("2024-12-31", activity_id=4, notes="edited"),
+        day_run("2024-03-03", activity_id=6),
+    ]
     result = repo.replace_window(date(2024, 1, 1), date(2025, 1, 1), listing, cursor={"summaries.2024": "1700000000"})
     assert result.loaded == 3 and result.marked_deleted == 1
     assert repo.stored_activity_ids() == {"1", "2", "4", "5", "6"}
@@ -311,18 +314,21 @@ def test_reupserted_run_is_undeleted_and_streak_follows(run_repository: RunRepos
 
 # --- queries ------------------------------------------------------------------------------------------------
 def test_ids_needing_details_queue(run_repository: RunRepository):
-    run_repository.upsert_activities([
-        day_run("2024-01-01", activity_id=1),
-        day_run("2024-01-02", activity_id=2),
-        day_run("2024-01-03", activity_id=3, hasDetails=0),
-        day_run("2024-01-04", activity_id=4),
-    ])
+    run_repository.upsert_activities(
+        [
+            day_run("2024-01-01", activity_id=1),
+            day_run("2024-01-02", activity_id=2),
+            day_run("2024-01-03", activity_id=3, hasDetails=0),
+            day_run("2024-01-04", activity_id=4),
+        ]
+    )
     run_repository.mark_deleted([4])
     assert run_repository.ids_needing_details(10) == ["2", "1"]  # newest first, no details / deleted excluded
     assert run_repository.ids_needing_details(1) == ["2"]
     assert run_repository.count_needing_details() == 2  # the whole queue, whatever the limit
-    run_repository.upsert_activities([payloads.detail_run(2, startDateTimeLocal="2024-01-02T07:00:00-05:00")],
-                                     payload_kind="detail")
+    run_repository.upsert_activities(
+        [payloads.detail_run(2, startDateTimeLocal="2024-01-02T07:00:00-05:00")], payload_kind="detail"
+    )
     assert run_repository.ids_needing_details(10) == ["1"]
     assert run_repository.count_needing_details() == 1
     edited = day_run("2024-01-02", activity_id=2, updated="2030-01-01T00:00:00")
@@ -332,20 +338,34 @@ def test_ids_needing_details_queue(run_repository: RunRepository):
 
 def test_current_streak_rules(run_repository: RunRepository):
     half_mile = 0.804672
-    run_repository.upsert_activities([
-        day_run("2024-02-27", distance=1.609),  # 1,609 m: does not qualify (no rounding up)
-        day_run("2024-02-28", distance=half_mile),
-        day_run("2024-02-28", distance=half_mile),  # two half miles: qualifies (sum mode)
-        day_run("2024-02-29", distance=5.0),
-        day_run("2024-03-01", distance=1.609344),  # exactly one mile
-        day_run("2024-03-09", distance=5.0),  # in the future as of 2024-03-02: ignored
-    ])
+    run_repository.upsert_activities(
+        [
+            day_run("2024-02-27", distance=1.609),  # 1,609 m: does not qualify (no rounding up)
+            day_run("2024-02-28", distance=half_mile),
+            day_run("2024-02-28", distance=half_mile),  # two half miles: qualifies (sum mode)
+            day_run("2024-02-29", distance=5.0),
+            day_run("2024-03-01", distance=1.609344),  # exactly one mile
+            day_run("2024-03-09", distance=5.0),  # in the future as of 2024-03-02: ignored
+        ]
+    )
     assert run_repository.get_current_streak(date(2024, 3, 1)) == {
-        "days": 3, "start": date(2024, 2, 28), "end": date(2024, 3, 1), "status": "active"}
+        "days": 3,
+        "start": date(2024, 2, 28),
+        "end": date(2024, 3, 1),
+        "status": "active",
+    }
     assert run_repository.get_current_streak(date(2024, 3, 2)) == {
-        "days": 3, "start": date(2024, 2, 28), "end": date(2024, 3, 1), "status": "at_risk"}
+        "days": 3,
+        "start": date(2024, 2, 28),
+        "end": date(2024, 3, 1),
+        "status": "at_risk",
+    }
     assert run_repository.get_current_streak(date(2024, 3, 3)) == {
-        "days": 0, "start": None, "end": None, "status": "broken"}
+        "days": 0,
+        "start": None,
+        "end": None,
+        "status": "broken",
+    }
     assert run_repository.get_current_streak(date(2024, 3, 1), min_km=0.5)["days"] == 4
 
 
@@ -353,7 +373,11 @@ def test_current_streak_day_total_is_exact(run_repository: RunRepository):
     # 0.3 + 0.3 + 0.3 + 0.709344 km is exactly one mile, but a float sum lands at 1.6093439999999999
     run_repository.upsert_activities([day_run("2024-04-01", distance=km) for km in (0.3, 0.3, 0.3, 0.709344)])
     assert run_repository.get_current_streak(date(2024, 4, 1)) == {
-        "days": 1, "start": date(2024, 4, 1), "end": date(2024, 4, 1), "status": "active"}
+        "days": 1,
+        "start": date(2024, 4, 1),
+        "end": date(2024, 4, 1),
+        "status": "active",
+    }
 
 
 def test_current_streak_has_no_365_day_cap(run_repository: RunRepository):
@@ -380,7 +404,9 @@ def test_seed_methods(run_repository: RunRepository):
     assert run_repository.get_run_by_id("1")["notes"] == "updated"
     assert run_repository.get_run_by_id("nope") is None
     assert [r["activity_id"] for r in run_repository.get_runs_by_date_range(date(2024, 1, 1), date(2024, 1, 3))] == [
-        "1", "3"]
+        "1",
+        "3",
+    ]
     assert run_repository.get_runs_by_date_range(date(2024, 1, 2), date(2024, 1, 2)) == []
     assert run_repository.get_latest_run()["activity_id"] == "3"
     assert run_repository.get_total_runs() == 2
@@ -393,7 +419,12 @@ def test_sync_state_and_counts(run_repository: RunRepository):
     run_repository.set_sync_state({"k": "2"})
     assert run_repository.get_sync_state("k") == "2" and run_repository.get_sync_state("other") == "x"
     assert run_repository.table_counts() == {
-        "runs": 0, "live_runs": 0, "laps": 0, "recording_data": 0, "raw_activities": 0, "quarantine": 0,
+        "runs": 0,
+        "live_runs": 0,
+        "laps": 0,
+        "recording_data": 0,
+        "raw_activities": 0,
+        "quarantine": 0,
         "sync_state": 2,
     }
 
@@ -409,11 +440,10 @@ def test_bulk_load_of_thousands_is_one_fast_call(run_repository: RunRepository):
 
 def test_repository_calls_join_an_outer_transaction(duckdb_manager: DuckDBManager):
     repo = RunRepository(duckdb_manager.connection)
-    with pytest.raises(RuntimeError):
-        with duckdb_manager.transaction():
-            repo.upsert_activities([payloads.gps_run(1)])
-            repo.set_sync_state({"cursor": "1"})
-            raise RuntimeError("the caller's step failed")
+    with pytest.raises(RuntimeError), duckdb_manager.transaction():
+        repo.upsert_activities([payloads.gps_run(1)])
+        repo.set_sync_state({"cursor": "1"})
+        raise RuntimeError("the caller's step failed")
     assert repo.get_total_runs() == 0 and repo.get_sync_state("cursor") is None
     with duckdb_manager.transaction():
         repo.upsert_activities([payloads.gps_run(1)])

@@ -88,7 +88,9 @@ def test_myrunstreak_run_full_then_incremental_through_the_cli(pipeline, tmp_pat
     first = edited["startDateTimeLocal"][:4]
     assert f"partitions {first}..{keys[-1]}" in incremental
     with pipeline.connect() as con:
-        distance = con.execute("SELECT distance_km FROM runs WHERE activity_id = ?", [str(edited["activityId"])]).fetchone()[0]
+        distance = con.execute(
+            "SELECT distance_km FROM runs WHERE activity_id = ?", [str(edited["activityId"])]
+        ).fetchone()[0]
     assert abs(distance - (edited["distance"] + 2)) < 1e-9
 
     assert cli.main(["run"]) == 0  # nothing new: only the current year

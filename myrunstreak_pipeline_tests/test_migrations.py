@@ -66,8 +66,7 @@ def test_upgrade_through_a_data_migration(tmp_path: Path):
     before = _v001_database_with_data(path)
     extra = tmp_path / "v900_add_distance_miles.sql"
     extra.write_text(
-        "ALTER TABLE runs ADD COLUMN distance_miles DOUBLE;\n"
-        "UPDATE runs SET distance_miles = distance_km / 1.609344;\n"
+        "ALTER TABLE runs ADD COLUMN distance_miles DOUBLE;\nUPDATE runs SET distance_miles = distance_km / 1.609344;\n"
     )
     migrations = discover([*sql_files("migrations"), extra])
     connection = duckdb.connect(str(path))

@@ -1,4 +1,4 @@
-"""The Pydantic models against real-shaped SmashRun payloads (smashrun-api.md §5)."""
+"""The Pydantic models against real-shaped SmashRun payloads ."""
 
 from __future__ import annotations
 
@@ -95,7 +95,11 @@ def test_zero_duration_is_valid_with_unknown_pace():
 def test_laps_pauses_recordings_songs_recovery():
     activity = Activity.model_validate(payloads.laps_and_pauses_run())
     assert [lap.lap_type for lap in activity.laps] == [
-        LapType.GENERAL, LapType.WORK, LapType.RECOVERY, LapType.WORK, LapType.GENERAL
+        LapType.GENERAL,
+        LapType.WORK,
+        LapType.RECOVERY,
+        LapType.WORK,
+        LapType.GENERAL,
     ]
     assert activity.laps[1].end_duration_seconds == 1140 and activity.laps[1].end_distance_km == 3.5
     assert activity.pause_indexes == [4, 9]
@@ -114,7 +118,9 @@ def test_lap_accepts_end_time_spelling_and_dumps_end_duration():
     lap = Lap.model_validate({"lapType": "work", "endTime": 300, "endDistance": 1.0})
     assert lap.end_duration_seconds == 300
     assert lap.model_dump(by_alias=True, exclude_none=True) == {
-        "lapType": "work", "endDuration": 300.0, "endDistance": 1.0
+        "lapType": "work",
+        "endDuration": 300.0,
+        "endDistance": 1.0,
     }
 
 
@@ -166,8 +172,12 @@ def test_open_enums_keep_unknown_values_verbatim():
     assert activity.weather_type == "sandstorm" and type(activity.weather_type) is str
     assert activity.how_felt == "Unstoppable"  # case kept: round trip gives back what was sent
     assert activity.unknown_enum_values == {
-        "activity_type": "skiing", "device_type": "Polar", "how_felt": "Unstoppable", "terrain": "moon",
-        "weather_type": "sandstorm", "laps.lap_type": "tempo",
+        "activity_type": "skiing",
+        "device_type": "Polar",
+        "how_felt": "Unstoppable",
+        "terrain": "moon",
+        "weather_type": "sandstorm",
+        "laps.lap_type": "tempo",
     }
     assert activity.model_dump(by_alias=True, exclude_none=True)["weatherType"] == "sandstorm"
 
@@ -267,8 +277,10 @@ def test_brief_accepts_both_spellings(spelling):
     assert brief.activity_id == "123"
     assert brief.local_date == date(2022, 11, 9)
     assert brief.model_dump(by_alias=True) == {
-        "activityId": "123", "startDateTimeLocal": "2022-11-09T09:12:00-05:00",
-        "distance": 9.74928, "duration": 2836.895,
+        "activityId": "123",
+        "startDateTimeLocal": "2022-11-09T09:12:00-05:00",
+        "distance": 9.74928,
+        "duration": 2836.895,
     }
 
 

@@ -18,8 +18,11 @@ import requests
 
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.settings import Settings
-from myrunstreak_pipeline.smashrun.client import RetryPolicy, SmashRunAuthError, SmashRunClient
-from myrunstreak_pipeline.smashrun.oauth import AppToken, Token, TokenFile, UserToken, authorize
+from myrunstreak_pipeline.smashrun.client import SmashRunClient
+from myrunstreak_pipeline.smashrun.code_flow import authorize
+from myrunstreak_pipeline.smashrun.errors import SmashRunAuthError
+from myrunstreak_pipeline.smashrun.oauth import AppToken, Token, TokenFile, UserToken
+from myrunstreak_pipeline.smashrun.retry import RetryPolicy
 
 CLIENT_ID, CLIENT_SECRET = "myrunstreak-test-app", "client-secret-that-must-not-leak"
 FAST = RetryPolicy(backoff_factor=0.01, backoff_max=0.05, backoff_jitter=0.0, timeout=(2.0, 5.0))
@@ -101,14 +104,26 @@ def test_code_flow_errors_are_clear(app, tmp_path):
 
 def test_auth_cli_end_to_end(app, tmp_path):
     token_file = tmp_path / "token.json"
-    env = dict(os.environ, SMASHRUN_CLIENT_ID=CLIENT_ID, SMASHRUN_CLIENT_SECRET=CLIENT_SECRET,
-               SMASHRUN_AUTH_BASE=app.auth_base, SMASHRUN_TOKEN_FILE=str(token_file))
+    env = dict(
+        os.environ,
+        SMASHRUN_CLIENT_ID=CLIENT_ID,
+        SMASHRUN_CLIENT_SECRET=CLIENT_SECRET,
+        SMASHRUN_AUTH_BASE=app.auth_base,
+        SMASHRUN_TOKEN_FILE=str(token_file),
+    )
     env.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
-    driver = ("import argparse, sys\nfrom myrunstreak_pipeline.cli import auth as auth_cli\n"
-              "parser = argparse.ArgumentParser()\nauth_cli.add_arguments(parser)\n"
-              "sys.exit(auth_cli.command(parser.parse_args(sys.argv[1:])))")
-    process = subprocess.Popen([sys.executable, "-c", driver, "--no-browser", "--timeout", "20"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    driver = (
+        "import argparse, sys\nfrom myrunstreak_pipeline.cli import auth as auth_cli\n"
+        "parser = argparse.ArgumentParser()\nauth_cli.add_arguments(parser)\n"
+        "sys.exit(auth_cli.command(parser.parse_args(sys.argv[1:])))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", driver, "--no-browser", "--timeout", "20"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     browser = Browser()
 
@@ -159,7 +174,10 @@ def argparse_namespace(**kwargs):
 def test_proactive_refresh_at_half_life_rotates_and_persists(app, tmp_path):
     store = stored_token(app, tmp_path / "token.json")
     old = store.load()
-    seven_weeks_later = lambda: time.time() + 7 * WEEK  # noqa: E731 - past half of the 12-week lifetime
+
+    def seven_weeks_later() -> float:
+        return time.time() + 7 * WEEK
+
     client = app_client(app, store, clock=seven_weeks_later)
 
     assert client.userinfo()["userName"] == app.athlete.user_name
@@ -174,9 +192,16 @@ def test_proactive_refresh_at_half_life_rotates_and_persists(app, tmp_path):
     client.list_ids()  # the fresh token is not refreshed again
     assert client.refresh_count == 1
     # The sandbox rotated the refresh token: the old one is dead, so persisting the new one mattered.
-    reply = requests.post(f"{app.auth_base}/oauth2/token", timeout=5, data={
-        "grant_type": "refresh_token", "refresh_token": old["refresh_token"],
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    reply = requests.post(
+        f"{app.auth_base}/oauth2/token",
+        timeout=5,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": old["refresh_token"],
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+    )
     assert reply.status_code == 400 and reply.json()["error"] == "invalid_grant"
     # A new process picks the rotated token up from the file.
     assert app_client(app, TokenFile(store.path)).list_ids()
@@ -191,7 +216,10 @@ def test_expired_token_server_401_forces_one_refresh_then_succeeds(app, tmp_path
     assert len(result.activities) == len(app.athlete.sorted_ids())
     assert client.refresh_count == 1
     assert [(r.path, r.status) for r in app.requests] == [
-        ("/v1/my/activities/search/extended", 401), ("/oauth2/token", 200), ("/v1/my/activities/search/extended", 200)]
+        ("/v1/my/activities/search/extended", 401),
+        ("/oauth2/token", 200),
+        ("/v1/my/activities/search/extended", 200),
+    ]
     assert store.load()["access_token"] == client._session.token["access_token"]
 
 
@@ -258,8 +286,17 @@ def test_reprs_redact_secrets(app, tmp_path):
     token = store.load()
     auth = AppToken(CLIENT_ID, CLIENT_SECRET, store, app.auth_base)
     client = SmashRunClient(app.api_base, auth, retry=FAST)
-    shown = " ".join([repr(token), str(token), repr(auth), repr(client), repr(client._session), repr(store),
-                      repr(UserToken("user-token-xyz"))])
+    shown = " ".join(
+        [
+            repr(token),
+            str(token),
+            repr(auth),
+            repr(client),
+            repr(client._session),
+            repr(store),
+            repr(UserToken("user-token-xyz")),
+        ]
+    )
     for secret in (token["access_token"], token["refresh_token"], CLIENT_SECRET, "user-token-xyz"):
         assert secret not in shown
     assert "<redacted>" in repr(Token(access_token="x"))
@@ -289,16 +326,25 @@ def test_no_secret_reaches_logs_output_or_errors(app, tmp_path, caplog, capsys):
         client.userinfo()
     errors.append(f"{info.value} {info.value.hint} {info.value!r}")
     with pytest.raises(MyRunStreakError) as info:
-        authorize(CLIENT_ID, "wrong-secret-value", app.auth_base, TokenFile(tmp_path / "x.json"),
-                  open_url=browser, timeout=10)
+        authorize(
+            CLIENT_ID, "wrong-secret-value", app.auth_base, TokenFile(tmp_path / "x.json"), open_url=browser, timeout=10
+        )
     errors.append(f"{info.value} {info.value.hint} {info.value!r}")
 
     assert client.refresh_count == 1 and second["access_token"] != first["access_token"]
     captured = capsys.readouterr()
     haystack = "\n".join([caplog.text, captured.out, captured.err, *errors])
     assert caplog.records  # the logs were really captured at DEBUG
-    secrets = [CLIENT_SECRET, "wrong-secret-value", "user-level-secret", *browser.codes,
-               first["access_token"], first["refresh_token"], second["access_token"], second["refresh_token"]]
+    secrets = [
+        CLIENT_SECRET,
+        "wrong-secret-value",
+        "user-level-secret",
+        *browser.codes,
+        first["access_token"],
+        first["refresh_token"],
+        second["access_token"],
+        second["refresh_token"],
+    ]
     assert len(browser.codes) == 2
     for secret in secrets:
         assert secret not in haystack

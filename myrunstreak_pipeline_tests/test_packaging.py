@@ -15,8 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def _clean_source_tree(target: Path) -> Path:
     """The project's files as a fresh clone has them: a build in the checkout itself would also pick up the
     files an earlier editable install listed in its (untracked) egg-info, hiding a packaging mistake."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            check=True, capture_output=True, text=True, timeout=60).stdout.splitlines()
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.splitlines()
     for name in listed:
         if (ROOT / name).is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -27,9 +33,21 @@ def _clean_source_tree(target: Path) -> Path:
 def test_wheel_carries_sql_files_and_instance_template(tmp_path):
     source = _clean_source_tree(tmp_path / "source")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
-         "-w", str(tmp_path / "dist"), str(source)],
-        check=True, timeout=300, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
     )
     (wheel,) = (tmp_path / "dist").glob("myrunstreak_pipeline-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -14,9 +14,9 @@ import duckdb
 import pytest
 
 from myrunstreak_pipeline.definitions import build_defs
+from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
 from myrunstreak_pipeline.duckdb_ops import RunRepository
 from myrunstreak_pipeline.duckdb_ops.s3 import S3DatabasePublisher, make_s3_client, parse_s3_uri
-from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
 from myrunstreak_pipeline.settings import Settings, SettingsError
 from myrunstreak_pipeline_tests.fixtures.dagster import SANDBOX_TOKEN
 from myrunstreak_pipeline_tests.fixtures.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
@@ -68,8 +68,9 @@ def _downloads(caplog) -> int:
     return sum(1 for r in caplog.records if r.name == PUBLISHER_LOG and r.getMessage().startswith("downloaded "))
 
 
-def test_graph_publishes_to_s3_updates_with_if_match_and_streak_reads_it(s3_pipeline, s3_client, tmp_path, caplog,
-                                                                          capsys):
+def test_graph_publishes_to_s3_updates_with_if_match_and_streak_reads_it(
+    s3_pipeline, s3_client, tmp_path, caplog, capsys
+):
     caplog.set_level(logging.INFO, logger=PUBLISHER_LOG)
     first = s3_pipeline.materialize_full()
     assert first.success
@@ -84,7 +85,9 @@ def test_graph_publishes_to_s3_updates_with_if_match_and_streak_reads_it(s3_pipe
     assert materialized["current_streak"]["s3_version_id"].value == head["VersionId"]  # the rollback target
     assert all(evaluation.passed for evaluation in first.get_asset_check_evaluations())
     visible = s3_pipeline.sandbox.athlete.visible_activities
-    assert _query(s3_client, s3_pipeline.uri, tmp_path, "SELECT count(*) FROM runs WHERE NOT deleted") == [(len(visible),)]
+    assert _query(s3_client, s3_pipeline.uri, tmp_path, "SELECT count(*) FROM runs WHERE NOT deleted") == [
+        (len(visible),)
+    ]
 
     # an edit upstream; the second run updates the object in place (IfMatch on the ETag it downloaded)
     edited = sorted(visible, key=lambda a: a["startDateTimeLocal"])[10]
@@ -96,8 +99,13 @@ def test_graph_publishes_to_s3_updates_with_if_match_and_streak_reads_it(s3_pipe
     assert after["ETag"] != head["ETag"] and after["Metadata"]["run-id"] == second.run_id
     assert after["Metadata"]["generation"] == "6" == str(_version_count(s3_client, s3_pipeline.uri))
     assert _downloads(caplog) == 1  # downloaded once per run, not once per step
-    [(distance,)] = _query(s3_client, s3_pipeline.uri, tmp_path, "SELECT distance_km FROM runs WHERE activity_id = ?",
-                           [str(edited["activityId"])])
+    [(distance,)] = _query(
+        s3_client,
+        s3_pipeline.uri,
+        tmp_path,
+        "SELECT distance_km FROM runs WHERE activity_id = ?",
+        [str(edited["activityId"])],
+    )
     assert abs(distance - (edited["distance"] + 3)) < 1e-9
 
     # `myrunstreak streak --db s3://… --json` reads the published object through httpfs (no download)
@@ -112,10 +120,13 @@ def test_graph_publishes_to_s3_updates_with_if_match_and_streak_reads_it(s3_pipe
 
     # the sensor's stored-cursor read goes through the S3 reader too: nothing changed since the last run
     sensor = s3_pipeline.defs().resolve_sensor_def("smashrun_changes")
-    resources = {"smashrun": SmashRunResource(api_base=s3_pipeline.sandbox.api_base, access_token=SANDBOX_TOKEN),
-                 "storage": DuckDBStorage(database=s3_pipeline.uri)}
-    tick = sensor.evaluate_tick(dg.build_sensor_context(instance=s3_pipeline.instance, definitions=s3_pipeline.defs(),
-                                                        resources=resources))
+    resources = {
+        "smashrun": SmashRunResource(api_base=s3_pipeline.sandbox.api_base, access_token=SANDBOX_TOKEN),
+        "storage": DuckDBStorage(database=s3_pipeline.uri),
+    }
+    tick = sensor.evaluate_tick(
+        dg.build_sensor_context(instance=s3_pipeline.instance, definitions=s3_pipeline.defs(), resources=resources)
+    )
     assert not tick.run_requests and "nothing new" in tick.skip_message
 
     # `myrunstreak run` (incremental): plans from the cursor stored in the object, then updates it
@@ -150,6 +161,7 @@ def _set_marker(value: str):
 
         with DuckDBManager(path) as manager:
             RunRepository(manager.connection).set_sync_state({RIVAL_KEY: value})
+
     return apply
 
 
@@ -178,17 +190,20 @@ def test_conflicting_writer_between_download_and_publish_loses_no_update(s3_pipe
     keys = s3_pipeline.partition_keys()
     from myrunstreak_pipeline.defs.automation import range_tags
 
-    result = defs.resolve_job_def("sync_job").execute_in_process(instance=s3_pipeline.instance,
-                                                                 tags=range_tags(keys[0], keys[-1]))
+    result = defs.resolve_job_def("sync_job").execute_in_process(
+        instance=s3_pipeline.instance, tags=range_tags(keys[0], keys[-1])
+    )
     assert result.success
     runs_meta = _materializations(result)["runs"]
     assert runs_meta["s3_publish_attempts"].value == 2  # 412, re-downloaded, re-applied, published
     assert applied.count("apply") == 4  # ingest twice, then details and analytics once each
     # both changes are in the object: the rival's marker and this run's edited run
     assert _query(s3_client, uri, tmp_path, "SELECT value FROM sync_state WHERE key = ?", [RIVAL_KEY]) == [
-        ("from the rival",)]
-    [(distance,)] = _query(s3_client, uri, tmp_path, "SELECT distance_km FROM runs WHERE activity_id = ?",
-                           [str(edited["activityId"])])
+        ("from the rival",)
+    ]
+    [(distance,)] = _query(
+        s3_client, uri, tmp_path, "SELECT distance_km FROM runs WHERE activity_id = ?", [str(edited["activityId"])]
+    )
     assert abs(distance - (edited["distance"] + 7)) < 1e-9
     assert _head(s3_client, uri)["Metadata"]["run-id"] == result.run_id
 
@@ -212,7 +227,8 @@ def test_a_step_that_fails_publishes_nothing(s3_pipeline, s3_client, tmp_path):
 
     defs = build_defs(Settings.from_env(), resources={"storage": FailsAfterItsWrites(database=uri)})
     failed = defs.resolve_job_def("sync_job").execute_in_process(
-        instance=s3_pipeline.instance, partition_key=s3_pipeline.partition_keys()[-1], raise_on_error=False)
+        instance=s3_pipeline.instance, partition_key=s3_pipeline.partition_keys()[-1], raise_on_error=False
+    )
     assert not failed.success
     after = _head(s3_client, uri)
     assert (after["ETag"], after["Metadata"]) == (before["ETag"], before["Metadata"])  # nothing published
@@ -232,8 +248,14 @@ def test_demo_with_an_s3_target(aws_env, s3_db_uri, s3_client, tmp_path, monkeyp
     from myrunstreak_pipeline import cli
 
     # demo sets these in os.environ itself: register them with monkeypatch so they are restored afterwards
-    for name in ("SMASHRUN_API_BASE", "SMASHRUN_AUTH_BASE", "SMASHRUN_ACCESS_TOKEN", "MYRUNSTREAK_DB",
-                 "MYRUNSTREAK_HISTORY_START", "MYRUNSTREAK_DETAIL_BUDGET"):
+    for name in (
+        "SMASHRUN_API_BASE",
+        "SMASHRUN_AUTH_BASE",
+        "SMASHRUN_ACCESS_TOKEN",
+        "MYRUNSTREAK_DB",
+        "MYRUNSTREAK_HISTORY_START",
+        "MYRUNSTREAK_DETAIL_BUDGET",
+    ):
         monkeypatch.setenv(name, "unset-by-test")
     monkeypatch.setenv("MYRUNSTREAK_DETAIL_BUDGET", "3")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
@@ -267,10 +289,11 @@ def test_writer_block_publishes_once_and_a_conflict_is_a_clear_error(aws_env, s3
         assert RunRepository(db.connection).get_sync_state(RIVAL_KEY) == "first"
 
     etag = _head(s3_client, s3_db_uri)["ETag"]
-    with pytest.raises(MyRunStreakError, match="nothing from this step was published"):
-        with storage.writer() as db:  # a with-block cannot be re-run: the conflict is reported, not retried
-            RunRepository(db.connection).set_sync_state({RIVAL_KEY: "lost"})
-            S3DatabasePublisher(s3_client, parse_s3_uri(s3_db_uri), run_id="rival").run(_set_marker("rival"))
+    # a with-block cannot be re-run: the conflict is reported, not retried
+    with pytest.raises(MyRunStreakError, match="nothing from this step was published"), storage.writer() as db:
+        RunRepository(db.connection).set_sync_state({RIVAL_KEY: "lost"})
+        S3DatabasePublisher(s3_client, parse_s3_uri(s3_db_uri), run_id="rival").run(_set_marker("rival"))
     assert _head(s3_client, s3_db_uri)["ETag"] != etag
     assert _query(s3_client, s3_db_uri, tmp_path, "SELECT value FROM sync_state WHERE key = ?", [RIVAL_KEY]) == [
-        ("rival",)]
+        ("rival",)
+    ]

@@ -106,8 +106,10 @@ class ConflictOnceClient(_FaultyPutClient):
     def _put(self, **kwargs):
         if self.puts == 1:
             raise ClientError(
-                {"Error": {"Code": "ConditionalRequestConflict", "Message": "conflict"},
-                 "ResponseMetadata": {"HTTPStatusCode": 409}},
+                {
+                    "Error": {"Code": "ConditionalRequestConflict", "Message": "conflict"},
+                    "ResponseMetadata": {"HTTPStatusCode": 409},
+                },
                 "PutObject",
             )
         return self._client.put_object(**kwargs)
@@ -335,9 +337,7 @@ def test_read_only_attach_over_httpfs(s3_client, s3_db_uri, tmp_path, aws_env):
     connection = open_read_only(s3_db_uri, s3_endpoint_url=aws_env)
     try:
         assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 365
-        total, year = connection.execute(
-            "SELECT round(sum(distance_km), 1), max(year) FROM db.main.runs"
-        ).fetchone()
+        total, year = connection.execute("SELECT round(sum(distance_km), 1), max(year) FROM db.main.runs").fetchone()
         assert total == round(sum(round(1.7 + (i % 130) / 10.0, 3) for i in range(365)), 1) and year == 1970
         with pytest.raises(duckdb.Error):
             connection.execute("DELETE FROM runs")
@@ -384,9 +384,7 @@ def test_corrupt_object_is_a_clear_error_for_writers_and_readers(s3_client, s3_b
     assert list((tmp_path / "work").iterdir()) == []
 
 
-def test_missing_credentials_are_a_clear_error_without_secrets(
-    isolated_aws_env, moto_s3_endpoint, tmp_path, caplog
-):
+def test_missing_credentials_are_a_clear_error_without_secrets(isolated_aws_env, moto_s3_endpoint, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     uri = "s3://some-bucket/runs.duckdb"
     client = make_s3_client(moto_s3_endpoint)
@@ -463,9 +461,20 @@ def test_sigkill_leaves_the_object_unchanged_and_a_rerun_converges(
     etag_before, bytes_before, _ = _object(s3_client, s3_db_uri)
     killed_workdir = tmp_path / "killed"
     process = subprocess.Popen(
-        [sys.executable, "-m", "myrunstreak_pipeline_tests.s3_kill_worker", s3_db_uri, str(killed_workdir),
-         kill_point, str(runs)],
-        cwd=REPO_ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "myrunstreak_pipeline_tests.s3_kill_worker",
+            s3_db_uri,
+            str(killed_workdir),
+            kill_point,
+            str(runs),
+        ],
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         lines = _wait_for_line(process, kill_after, timeout=60)

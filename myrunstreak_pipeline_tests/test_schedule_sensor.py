@@ -99,7 +99,9 @@ def test_sensor_requests_exactly_the_changed_partitions(pipeline):
     assert "deleted#" in request.run_key
     assert pipeline.materialize_partition(request.partition_key).success
     with pipeline.connect() as con:
-        assert con.execute("SELECT deleted FROM runs WHERE activity_id = ?", [str(older["activityId"])]).fetchone() == (True,)
+        assert con.execute("SELECT deleted FROM runs WHERE activity_id = ?", [str(older["activityId"])]).fetchone() == (
+            True,
+        )
     assert json.loads(deleted.cursor)["updated_since"] >= json.loads(cursor)["updated_since"]
 
 

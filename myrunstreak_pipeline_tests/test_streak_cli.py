@@ -1,4 +1,4 @@
-"""``myrunstreak streak``: the JSON contract (design.md section 5), the card, errors, read-only access."""
+"""``myrunstreak streak``: the `--json` object (the public contract), the card, errors, read-only access."""
 
 from __future__ import annotations
 
@@ -55,11 +55,13 @@ def build_db(path: Path, runs) -> Path:
 
 @pytest.fixture
 def design_db(tmp_path) -> Path:
-    """The history behind design.md's example: longest 2019-01-02..2020-04-01 (456 days), current
+    """The history behind the contract's example object: longest 2019-01-02..2020-04-01 (456 days), current
     2026-07-27..2026-11-26 (123 days), 15 more single-day streaks = 17."""
     runs = [*daily_history(D(2019, 1, 2), 456, km=2.0)]
     runs += [run(D(2021, 1, 1) + dt.timedelta(days=2 * i), 1.7, activity_id=f"single{i}") for i in range(15)]
-    runs += [run(dt.datetime(2026, 7, 27, 7) + dt.timedelta(days=i), 1.609344, activity_id=f"cur{i}") for i in range(123)]
+    runs += [
+        run(dt.datetime(2026, 7, 27, 7) + dt.timedelta(days=i), 1.609344, activity_id=f"cur{i}") for i in range(123)
+    ]
     runs += [run(D(2024, 6, 1), 1.609, activity_id="short")]  # 1,609 m: not a streak day
     return build_db(tmp_path / "design.duckdb", runs)
 
@@ -90,7 +92,11 @@ def test_json_matches_the_design_contract_exactly(design_db, capsys):
 def test_json_at_risk_and_broken(design_db, capsys):
     streak(["--db", str(design_db), "--today", "2026-11-27", "--json"])
     assert json.loads(capsys.readouterr().out)["current"] == {
-        "days": 123, "start": "2026-07-27", "end": "2026-11-26", "status": "at_risk"}
+        "days": 123,
+        "start": "2026-07-27",
+        "end": "2026-11-26",
+        "status": "at_risk",
+    }
     streak(["--db", str(design_db), "--today", "2026-11-28", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert report["current"] == {"days": 0, "start": None, "end": None, "status": "broken"}
@@ -100,14 +106,21 @@ def test_json_at_risk_and_broken(design_db, capsys):
 def test_today_defaults_to_now_in_myrunstreak_timezone(tmp_path, monkeypatch, capsys):
     zone = "Pacific/Kiritimati"  # UTC+14: often a different date than the machine's
     today = dt.datetime.now(ZoneInfo(zone)).date()
-    db = build_db(tmp_path / "tz.duckdb", [run(today - dt.timedelta(days=1), 2.0, activity_id="y"), run(today, 2.0, activity_id="t")])
+    db = build_db(
+        tmp_path / "tz.duckdb",
+        [run(today - dt.timedelta(days=1), 2.0, activity_id="y"), run(today, 2.0, activity_id="t")],
+    )
     monkeypatch.setenv("MYRUNSTREAK_TIMEZONE", zone)
     monkeypatch.setenv("MYRUNSTREAK_DB", str(db))
     streak(["--json"])
     report = json.loads(capsys.readouterr().out)
     assert report["as_of"] == today.isoformat()
-    assert report["current"] == {"days": 2, "start": (today - dt.timedelta(days=1)).isoformat(),
-                                 "end": today.isoformat(), "status": "active"}
+    assert report["current"] == {
+        "days": 2,
+        "start": (today - dt.timedelta(days=1)).isoformat(),
+        "end": today.isoformat(),
+        "status": "active",
+    }
 
 
 def test_unknown_timezone_is_a_clear_error(design_db, monkeypatch):
@@ -142,8 +155,10 @@ def test_card_week_that_began_last_year(tmp_path, capsys):
 
 
 def test_card_at_risk_shows_distance_still_needed(tmp_path, capsys):
-    db = build_db(tmp_path / "risk.duckdb", [*daily_history(D(2024, 3, 1), 5, km=3.0),
-                                             run(dt.datetime(2024, 3, 6, 6), 1.0, activity_id="partial")])
+    db = build_db(
+        tmp_path / "risk.duckdb",
+        [*daily_history(D(2024, 3, 1), 5, km=3.0), run(dt.datetime(2024, 3, 6, 6), 1.0, activity_id="partial")],
+    )
     streak(["--db", str(db), "--today", "2024-03-06"])
     card = capsys.readouterr().out
     assert "Current streak : 5 days = 0 years 5 days (AT RISK, run today), since 2024-03-01" in card
@@ -167,11 +182,14 @@ def test_env_rule_overrides_the_stored_rule(design_db, monkeypatch, capsys):
     assert report["streak_count"] == 16
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("MYRUNSTREAK_STREAK_MIN_KM", "a mile", "not a number"),
-    ("MYRUNSTREAK_STREAK_MIN_KM", "-1", "positive"),
-    ("MYRUNSTREAK_STREAK_MODE", "loose", "'sum' or 'strict'"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MYRUNSTREAK_STREAK_MIN_KM", "a mile", "not a number"),
+        ("MYRUNSTREAK_STREAK_MIN_KM", "-1", "positive"),
+        ("MYRUNSTREAK_STREAK_MODE", "loose", "'sum' or 'strict'"),
+    ],
+)
 def test_bad_rule_in_env_is_a_clear_error(design_db, monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
     with pytest.raises(MyRunStreakError, match=message) as error:
@@ -236,8 +254,13 @@ def test_through_the_myrunstreak_dispatcher(design_db, tmp_path, capsys):
 @needs_dispatcher
 def test_console_script(design_db):
     script = Path(sys.executable).with_name("myrunstreak")
-    result = subprocess.run([str(script), "streak", "--db", str(design_db), "--today", "2026-11-26", "--json"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [str(script), "streak", "--db", str(design_db), "--today", "2026-11-26", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == DESIGN_EXAMPLE + "\n"
 

@@ -1,4 +1,5 @@
-"""Streak rules (shared/docs/streak-rules.md sections 1 and 2) on real DuckDB files with hand-built histories."""
+"""The run-streak rules (USRSA one-mile rule, local calendar day, grace until the day ends, "X years Y days") on
+real DuckDB files with hand-built histories."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def qualifying(db, min_km=MILE, mode="sum"):
     return [row[0] for row in db.rows("SELECT day FROM qualifying_days(?, ?) ORDER BY day", [min_km, mode])]
 
 
-# --- "X years Y days" (section 1.4): every worked example, inclusive counting --------------------------------
+# --- "X years Y days": worked examples, inclusive counting ----------------------------------------------------
 
 WORKED_EXAMPLES = [
     ("2023-03-01", "2023-03-01", 1, "0 years 1 day"),
@@ -88,7 +89,7 @@ def test_years_days_matches_reference(analytics_db, start, length):
     assert analytics_db.rows("SELECT years_days(?, ?)", [start, end]) == [(_reference_years_days(start, end),)]
 
 
-# --- minimum distance (section 1.2 / 2.3) ---------------------------------------------------------------------
+# --- minimum distance ------------------------------------------------------------------------------------------
 
 
 def test_1609_m_does_not_qualify_but_1609_344_m_does(analytics_db):
@@ -133,7 +134,7 @@ def test_custom_threshold(analytics_db):
     assert qualifying(analytics_db, min_km=3.0) == [D(2024, 5, 1)]
 
 
-# --- local calendar day (section 1.3 / 2.5, 2.9, 2.10) --------------------------------------------------------
+# --- local calendar day ------------------------------------------------------------------------------------------
 
 
 def test_2330_local_that_is_tomorrow_in_utc_counts_for_today(analytics_db):
@@ -178,12 +179,16 @@ def test_dst_changeover_days_neither_break_nor_double(analytics_db):
         (D(2024, 11, 2), D(2024, 11, 4), 3, "0 years 3 days"),
         (D(2024, 3, 9), D(2024, 3, 11), 3, "0 years 3 days"),
     ]
-    audit = analytics_db.rows("SELECT run_count, total_km FROM streak_day_audit(?, 'sum') WHERE day = '2024-11-03'", [MILE])
+    audit = analytics_db.rows(
+        "SELECT run_count, total_km FROM streak_day_audit(?, 'sum') WHERE day = '2024-11-03'", [MILE]
+    )
     assert audit == [(2, 2.0)]
 
 
 def test_calendar_days_not_24_hour_gaps(analytics_db):
-    analytics_db.add(run("2024-06-10T06:00:00+00:00", 2.0, activity_id="a"), run("2024-06-11T21:00:00+00:00", 2.0, activity_id="b"))
+    analytics_db.add(
+        run("2024-06-10T06:00:00+00:00", 2.0, activity_id="a"), run("2024-06-11T21:00:00+00:00", 2.0, activity_id="b")
+    )
     assert streaks(analytics_db) == [(D(2024, 6, 10), D(2024, 6, 11), 2, "0 years 2 days")]
 
 
@@ -192,19 +197,29 @@ def test_two_runs_one_day_count_as_one_streak_day(analytics_db):
     assert streaks(analytics_db) == [(D(2024, 1, 1), D(2024, 1, 10), 10, "0 years 10 days")]
 
 
-# --- current streak, grace, late and deleted runs (section 1.5 / 2.7, 2.12, 2.13) ----------------------------
+# --- current streak, grace, late and deleted runs -----------------------------------------------------------
 
 
 def test_active_at_risk_broken(analytics_db):
     analytics_db.add(*daily_history(D(2024, 1, 1), 10, km=2.0))
     assert current(analytics_db, "2024-01-10") | {} == {
-        "as_of": D(2024, 1, 10), "status": "active", "days": 10, "start_date": D(2024, 1, 1),
-        "end_date": D(2024, 1, 10), "years_days": "0 years 10 days", "last_qualifying_day": D(2024, 1, 10),
-        "today_km": 2.0, "needed_today_km": 0.0,
+        "as_of": D(2024, 1, 10),
+        "status": "active",
+        "days": 10,
+        "start_date": D(2024, 1, 1),
+        "end_date": D(2024, 1, 10),
+        "years_days": "0 years 10 days",
+        "last_qualifying_day": D(2024, 1, 10),
+        "today_km": 2.0,
+        "needed_today_km": 0.0,
     }
     at_risk = current(analytics_db, "2024-01-11")
     assert (at_risk["status"], at_risk["days"], at_risk["start_date"], at_risk["end_date"]) == (
-        "at_risk", 10, D(2024, 1, 1), D(2024, 1, 10))
+        "at_risk",
+        10,
+        D(2024, 1, 1),
+        D(2024, 1, 10),
+    )
     assert (at_risk["today_km"], at_risk["needed_today_km"]) == (0.0, MILE)
     broken = current(analytics_db, "2024-01-12")
     assert (broken["status"], broken["days"], broken["start_date"], broken["end_date"]) == ("broken", 0, None, None)
@@ -214,7 +229,12 @@ def test_active_at_risk_broken(analytics_db):
 def test_needed_today_counts_todays_partial_distance(analytics_db):
     analytics_db.add(*daily_history(D(2024, 1, 1), 3, km=2.0), run(dt.datetime(2024, 1, 4, 7), 0.609344))
     status = current(analytics_db, "2024-01-04")
-    assert (status["status"], status["days"], status["today_km"], status["needed_today_km"]) == ("at_risk", 3, 0.609344, 1.0)
+    assert (status["status"], status["days"], status["today_km"], status["needed_today_km"]) == (
+        "at_risk",
+        3,
+        0.609344,
+        1.0,
+    )
     strict = current(analytics_db, "2024-01-04", mode="strict")
     assert strict["needed_today_km"] == MILE  # strict: a partial run does not help, one full mile is needed
 
@@ -223,9 +243,18 @@ def test_current_streak_ignores_runs_after_today(analytics_db):
     analytics_db.add(*daily_history(D(2024, 1, 1), 30, km=2.0))
     status = current(analytics_db, "2024-01-15")
     assert (status["status"], status["days"], status["start_date"], status["end_date"]) == (
-        "active", 15, D(2024, 1, 1), D(2024, 1, 15))
+        "active",
+        15,
+        D(2024, 1, 1),
+        D(2024, 1, 15),
+    )
     report = streak_report(analytics_db.con, D(2024, 1, 15))
-    assert report["longest"] == {"days": 15, "start": "2024-01-01", "end": "2024-01-15", "years_days": "0 years 15 days"}
+    assert report["longest"] == {
+        "days": 15,
+        "start": "2024-01-01",
+        "end": "2024-01-15",
+        "years_days": "0 years 15 days",
+    }
 
 
 def test_late_arriving_run_revives_the_streak(analytics_db):
@@ -262,12 +291,21 @@ def test_one_gap_day_gives_two_exact_streaks(analytics_db):
 def test_no_runs_at_all(analytics_db):
     assert streaks(analytics_db) == []
     status = current(analytics_db, "2024-01-01")
-    assert (status["status"], status["days"], status["start_date"], status["last_qualifying_day"]) == ("broken", 0, None, None)
+    assert (status["status"], status["days"], status["start_date"], status["last_qualifying_day"]) == (
+        "broken",
+        0,
+        None,
+        None,
+    )
     assert streak_report(analytics_db.con, D(2024, 1, 1))["longest"] == {
-        "days": 0, "start": None, "end": None, "years_days": "0 years 0 days"}
+        "days": 0,
+        "start": None,
+        "end": None,
+        "years_days": "0 years 0 days",
+    }
 
 
-# --- long history (section 2.1, 2.13) --------------------------------------------------------------------------
+# --- long history ----------------------------------------------------------------------------------------------
 
 
 def test_20002_day_streak_exact(analytics_db):
@@ -275,7 +313,11 @@ def test_20002_day_streak_exact(analytics_db):
     assert streaks(analytics_db) == [(D(1980, 1, 1), D(2034, 10, 5), 20002, "54 years 278 days")]
     status = current(analytics_db, "2034-10-05")
     assert (status["status"], status["days"], status["start_date"], status["years_days"]) == (
-        "active", 20002, D(1980, 1, 1), "54 years 278 days")
+        "active",
+        20002,
+        D(1980, 1, 1),
+        "54 years 278 days",
+    )
     assert current(analytics_db, "2034-10-06")["status"] == "at_risk"
     assert current(analytics_db, "2034-10-06")["days"] == 20002
     assert current(analytics_db, "2034-10-07")["days"] == 0
@@ -294,15 +336,17 @@ def test_20090_day_streak_and_its_day_before(analytics_db):
 
 def test_stored_rule_drives_plain_views_and_read_only_readers(analytics_db):
     analytics_db.add(
-        run(dt.datetime(2024, 5, 1, 7), HALF_MILE, activity_id="a1"), run(dt.datetime(2024, 5, 1, 19), HALF_MILE, activity_id="a2"),
+        run(dt.datetime(2024, 5, 1, 7), HALF_MILE, activity_id="a1"),
+        run(dt.datetime(2024, 5, 1, 19), HALF_MILE, activity_id="a2"),
         run(D(2024, 5, 2), 2.0, activity_id="b"),
     )
     assert get_streak_rule(analytics_db.con).as_dict() == {"min_km": MILE, "mode": "sum"}
     assert analytics_db.rows("SELECT start_date, days FROM streak_analysis") == [(D(2024, 5, 1), 2)]
     set_streak_rule(analytics_db.con, MILE, "strict")
     assert analytics_db.rows("SELECT start_date, days FROM streak_analysis") == [(D(2024, 5, 2), 1)]
-    assert analytics_db.rows("SELECT day, qualifies, sum_qualifies, strict_qualifies FROM streak_audit ORDER BY day") == [
-        (D(2024, 5, 1), False, True, False), (D(2024, 5, 2), True, True, True)]
+    assert analytics_db.rows(
+        "SELECT day, qualifies, sum_qualifies, strict_qualifies FROM streak_audit ORDER BY day"
+    ) == [(D(2024, 5, 1), False, True, False), (D(2024, 5, 2), True, True, True)]
     analytics_db.con.close()
     reader = duckdb.connect(str(analytics_db.path), read_only=True)
     try:
@@ -314,7 +358,9 @@ def test_stored_rule_drives_plain_views_and_read_only_readers(analytics_db):
     analytics_db.con = duckdb.connect(str(analytics_db.path))
 
 
-@pytest.mark.parametrize(("min_km", "mode"), [(0, "sum"), (-1.0, "sum"), (float("nan"), "sum"), ("1.6", "sum"), (MILE, "any")])
+@pytest.mark.parametrize(
+    ("min_km", "mode"), [(0, "sum"), (-1.0, "sum"), (float("nan"), "sum"), ("1.6", "sum"), (MILE, "any")]
+)
 def test_invalid_rule_is_rejected_and_keeps_the_stored_rule(analytics_db, min_km, mode):
     with pytest.raises(MyRunStreakError) as error:
         set_streak_rule(analytics_db.con, min_km, mode)
@@ -335,7 +381,9 @@ def test_rule_from_env(analytics_db, monkeypatch):
     assert set_streak_rule_from_env(analytics_db.con).as_dict() == {"min_km": MILE, "mode": "sum"}
 
 
-@pytest.mark.parametrize(("name", "value"), [("MYRUNSTREAK_STREAK_MODE", "loose"), ("MYRUNSTREAK_STREAK_MIN_KM", "a mile")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("MYRUNSTREAK_STREAK_MODE", "loose"), ("MYRUNSTREAK_STREAK_MIN_KM", "a mile")]
+)
 def test_bad_rule_env_is_a_clear_settings_error(monkeypatch, name, value):
     from myrunstreak_pipeline.settings import Settings
 
@@ -370,8 +418,16 @@ day_runs = st.lists(
 def test_streak_properties(analytics_db, runs, mode, today_offset):
     first = D(2023, 12, 1)
     analytics_db.con.execute("DELETE FROM runs")
-    analytics_db.add(*(run(dt.datetime.combine(first + dt.timedelta(days=d), dt.time(6)) + dt.timedelta(minutes=i), km,
-                           activity_id=f"r{i}") for i, (d, km) in enumerate(runs)))
+    analytics_db.add(
+        *(
+            run(
+                dt.datetime.combine(first + dt.timedelta(days=d), dt.time(6)) + dt.timedelta(minutes=i),
+                km,
+                activity_id=f"r{i}",
+            )
+            for i, (d, km) in enumerate(runs)
+        )
+    )
     # oracle: per-day totals in exact micrometres
     totals: dict[int, int] = {}
     longest: dict[int, int] = {}

@@ -21,11 +21,13 @@ import pytest
 import requests
 
 from myrunstreak_pipeline.cli.run import INSTANCE_TEMPLATE
-from myrunstreak_pipeline.sandbox.server import SandboxServer
+from myrunstreak_pipeline.sandbox import SandboxServer
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(
+        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,12 +38,20 @@ LOCATION = "myrunstreak"
 STARTUP_TIMEOUT = 120
 RUN_TIMEOUT = 150
 UI_TIMEOUT_MS = 45_000
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # Resets SIGINT/SIGTERM to their defaults before exec: some CI shells start jobs with both ignored, and then
-# `dagster dev` cannot be stopped (dagster-guide 4.6).
-RESET_SIGNALS_AND_EXEC = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-                          "signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])")
+# `dagster dev` cannot be stopped.
+RESET_SIGNALS_AND_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.signal(signal.SIGTERM, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 def free_port() -> int:
@@ -59,9 +69,24 @@ class DagsterDev:
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", RESET_SIGNALS_AND_EXEC, str(BIN / "dagster"), "dev", "-w", "workspace.yaml",
-             "-h", "127.0.0.1", "-p", str(self.port)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,  # setsid
+            [
+                sys.executable,
+                "-c",
+                RESET_SIGNALS_AND_EXEC,
+                str(BIN / "dagster"),
+                "dev",
+                "-w",
+                "workspace.yaml",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # setsid
         )
 
     def wait_ready(self) -> None:
@@ -83,8 +108,9 @@ class DagsterDev:
         return any(entry["name"] == LOCATION and entry["loadStatus"] == "LOADED" for entry in entries)
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
-        response = requests.post(f"{self.base}/graphql", json={"query": query, "variables": variables or {}},
-                                 timeout=30)
+        response = requests.post(
+            f"{self.base}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+        )
         response.raise_for_status()
         body = response.json()
         assert "errors" not in body, body["errors"]
@@ -129,18 +155,23 @@ def ui(tmp_path_factory):
     shutil.copyfile(INSTANCE_TEMPLATE, home / "dagster.yaml")  # nux + telemetry off, duckdb pool of 1
     with SandboxServer(years=3, seed=17, token=TOKEN, rate_limit=0) as sandbox:
         first_year = min(a["startDateTimeLocal"][:4] for a in sandbox.athlete.activities)
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("SMASHRUN_", "MYRUNSTREAK_", "DAGSTER_"))}
-        env.update({
-            "DAGSTER_HOME": str(home),
-            "SMASHRUN_API_BASE": sandbox.api_base,
-            "SMASHRUN_AUTH_BASE": sandbox.auth_base,
-            "SMASHRUN_ACCESS_TOKEN": TOKEN,
-            "MYRUNSTREAK_DB": str(work / "runs.duckdb"),
-            "MYRUNSTREAK_HISTORY_START": f"{first_year}-01-01",
-            "MYRUNSTREAK_DETAIL_BUDGET": "5",
-            "MYRUNSTREAK_CALENDAR_DIR": str(work / "pictures"),
-        })
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("SMASHRUN_", "MYRUNSTREAK_", "DAGSTER_"))
+        }
+        env.update(
+            {
+                "DAGSTER_HOME": str(home),
+                "SMASHRUN_API_BASE": sandbox.api_base,
+                "SMASHRUN_AUTH_BASE": sandbox.auth_base,
+                "SMASHRUN_ACCESS_TOKEN": TOKEN,
+                "MYRUNSTREAK_DB": str(work / "runs.duckdb"),
+                "MYRUNSTREAK_HISTORY_START": f"{first_year}-01-01",
+                "MYRUNSTREAK_DETAIL_BUDGET": "5",
+                "MYRUNSTREAK_CALENDAR_DIR": str(work / "pictures"),
+            }
+        )
         server = DagsterDev(env, work / "dagster_dev.log")
         try:
             server.wait_ready()
@@ -199,7 +230,7 @@ def test_01_asset_graph_shows_every_asset(ui, page):
     groups = ui.graphql("{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
     for group in ("ingest", "analytics"):
         members = {"/".join(n["assetKey"]["path"]) for n in groups if n["groupName"] == group}
-        page.goto(f'{ui.base}/asset-groups~group%3A%22{group}%22')
+        page.goto(f"{ui.base}/asset-groups~group%3A%22{group}%22")
         for name in members:
             expect(page.get_by_text(name, exact=True).first).to_be_visible(timeout=UI_TIMEOUT_MS)
         page.wait_for_load_state("networkidle")
@@ -216,11 +247,16 @@ def test_02_materialize_everything_through_graphql(ui, page):
         errors { message } } } }"""
     selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "jobName": "sync_job"}
     # the whole history as ONE single-run backfill (range tags), then the current year again: two points per plot
-    for tags in ([{"key": "dagster/asset_partition_range_start", "value": partitions[0]},
-                  {"key": "dagster/asset_partition_range_end", "value": partitions[-1]}],
-                 [{"key": "dagster/partition", "value": partitions[-1]}]):
-        result = ui.graphql(launch, {"p": {"selector": selector, "executionMetadata": {"tags": tags},
-                                           "runConfigData": {}}})["launchRun"]
+    for tags in (
+        [
+            {"key": "dagster/asset_partition_range_start", "value": partitions[0]},
+            {"key": "dagster/asset_partition_range_end", "value": partitions[-1]},
+        ],
+        [{"key": "dagster/partition", "value": partitions[-1]}],
+    ):
+        result = ui.graphql(
+            launch, {"p": {"selector": selector, "executionMetadata": {"tags": tags}, "runConfigData": {}}}
+        )["launchRun"]
         assert result["__typename"] == "LaunchRunSuccess", result
         status = ui.wait_run(result["run"]["runId"])
         assert status == "SUCCESS", ui.log_tail()
@@ -335,6 +371,9 @@ def backfill_ids(ui) -> set[str]:
 def test_07_no_secret_in_the_event_log(ui):
     data = ui.graphql("{ runsOrError(limit: 10) { ... on Runs { results { runId } } } }")
     for run in data["runsOrError"]["results"]:
-        logs = ui.graphql("""query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
-            events { __typename ... on MessageEvent { message } } } } }""", {"id": run["runId"]})
+        logs = ui.graphql(
+            """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection {
+            events { __typename ... on MessageEvent { message } } } } }""",
+            {"id": run["runId"]},
+        )
         assert TOKEN not in json.dumps(logs)

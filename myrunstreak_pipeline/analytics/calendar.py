@@ -102,11 +102,15 @@ def calendar_grid(con, years: int | None = DEFAULT_YEARS, through: dt.date | Non
     """The cells for the last ``years`` years with runs (None: all of them), up to ``through`` (default: the
     last day with runs). Reads ``daily_summary`` and ``streak_analysis`` (the stored streak rule)."""
     if years is not None and years < 1:
-        raise MyRunStreakError(f"the calendar needs at least one year, got {years}", hint="use --calendar-years 1 or more")
+        raise MyRunStreakError(
+            f"the calendar needs at least one year, got {years}", hint="use --calendar-years 1 or more"
+        )
     first_year, last_year = con.execute(load_sql("queries/analytics/calendar_years.sql")).fetchone()
     if first_year is None:
-        raise MyRunStreakError("no runs in the database yet, so there is no calendar to draw",
-                               hint="run `myrunstreak run` (or `myrunstreak demo`) first")
+        raise MyRunStreakError(
+            "no runs in the database yet, so there is no calendar to draw",
+            hint="run `myrunstreak run` (or `myrunstreak demo`) first",
+        )
     if through is not None:
         last_year = through.year
     if years is not None:
@@ -147,19 +151,19 @@ def _cells(days: np.ndarray, last_year: int) -> tuple[np.ndarray, np.ndarray, np
     return index, weekday, column
 
 
-def render_calendar(grid: CalendarGrid, path: str | Path | None = None, *, cell_px: int | None = None,
-                    title: str | None = None) -> CalendarDrawing:
+def render_calendar(
+    grid: CalendarGrid, path: str | Path | None = None, *, cell_px: int | None = None, title: str | None = None
+) -> CalendarDrawing:
     """Draw ``grid``; write it to ``path`` (.png or .svg) when given. Always returns the PNG bytes too when no
     path or a .png path is given (the asset embeds a small one in its metadata)."""
+    from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
-    from matplotlib import colormaps
 
     target = Path(path) if path is not None else None
     if target is not None and target.suffix.lower() not in SUFFIXES:
-        raise MyRunStreakError(f"unsupported calendar file type: {target.name}",
-                               hint="name the file *.png or *.svg")
+        raise MyRunStreakError(f"unsupported calendar file type: {target.name}", hint="name the file *.png or *.svg")
 
     n_years = len(grid.years)
     image_rows = n_years * (7 + GAP_ROWS) - GAP_ROWS
@@ -171,8 +175,9 @@ def render_calendar(grid: CalendarGrid, path: str | Path | None = None, *, cell_
     height_in = top_in + bottom_in + image_rows * cell_in
     fig = Figure(figsize=(width_in, height_in), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((left_in / width_in, bottom_in / height_in,
-                       WEEK_COLUMNS * cell_in / width_in, image_rows * cell_in / height_in))
+    ax = fig.add_axes(
+        (left_in / width_in, bottom_in / height_in, WEEK_COLUMNS * cell_in / width_in, image_rows * cell_in / height_in)
+    )
 
     # One RGBA image: year blocks separated by blank rows.
     drawn = grid.km[~np.isnan(grid.km)]
@@ -186,9 +191,8 @@ def render_calendar(grid: CalendarGrid, path: str | Path | None = None, *, cell_
         rgba[block == 0] = NO_RUN_COLOUR
         rgba[np.isnan(block)] = BACKGROUND
         top = index * (7 + GAP_ROWS)
-        image[top:top + 7] = rgba
-    ax.imshow(image, interpolation="nearest", aspect="auto",
-              extent=(-0.5, WEEK_COLUMNS - 0.5, image_rows - 0.5, -0.5))
+        image[top : top + 7] = rgba
+    ax.imshow(image, interpolation="nearest", aspect="auto", extent=(-0.5, WEEK_COLUMNS - 0.5, image_rows - 0.5, -0.5))
 
     # White cell borders, as two line collections (not one patch per cell).
     border = max(0.6, cell_px * 0.12) * 72 / DPI
@@ -207,17 +211,25 @@ def render_calendar(grid: CalendarGrid, path: str | Path | None = None, *, cell_
         ax.spines[side].set_visible(False)
     # Year labels with the year's distance; month labels along the top (first day of each month, leap year).
     totals = np.nansum(grid.km, axis=(1, 2))
-    ax.set_yticks([index * (7 + GAP_ROWS) + 3 for index in range(n_years)],
-                  [f"{year}  {total:,.0f} km" for year, total in zip(grid.years, totals)],
-                  fontsize=max(6, min(9, cell_px * 0.6)))
+    ax.set_yticks(
+        [index * (7 + GAP_ROWS) + 3 for index in range(n_years)],
+        [f"{year}  {total:,.0f} km" for year, total in zip(grid.years, totals)],
+        fontsize=max(6, min(9, cell_px * 0.6)),
+    )
     months = [dt.date(2024, month, 1) for month in range(1, 13)]
     ax.xaxis.tick_top()
     ax.set_xticks([week_column(day) for day in months], [f"{day:%b}" for day in months], fontsize=8)
     ax.tick_params(length=0)
     span = f"{grid.years[-1]}–{grid.years[0]}" if n_years > 1 else str(grid.years[0])
     longest_days = int(grid.longest.sum())
-    fig.suptitle(title or f"Streak calendar {span}", x=left_in / width_in, ha="left", fontsize=12,
-                 y=1 - 0.12 / height_in, va="top")
+    fig.suptitle(
+        title or f"Streak calendar {span}",
+        x=left_in / width_in,
+        ha="left",
+        fontsize=12,
+        y=1 - 0.12 / height_in,
+        va="top",
+    )
     legend = f"colour = km per day (darkest ≥ {vmax:.0f} km; grey = no run)\norange ● streak day"
     if longest_days:
         legend += f" · red ● longest streak ({longest_days:,} of its days shown)"
@@ -241,11 +253,16 @@ def render_calendar(grid: CalendarGrid, path: str | Path | None = None, *, cell_
             target.write_bytes(png)
         else:
             fig.savefig(target, format="svg", dpi=DPI)
-    return CalendarDrawing(grid=grid, path=target, png=png, width_px=width_px, height_px=height_px,
-                           _x=x_map, _y=y_map)
+    return CalendarDrawing(grid=grid, path=target, png=png, width_px=width_px, height_px=height_px, _x=x_map, _y=y_map)
 
 
-def write_calendar(con, path: str | Path | None = None, *, years: int | None = DEFAULT_YEARS,
-                   through: dt.date | None = None, cell_px: int | None = None) -> CalendarDrawing:
+def write_calendar(
+    con,
+    path: str | Path | None = None,
+    *,
+    years: int | None = DEFAULT_YEARS,
+    through: dt.date | None = None,
+    cell_px: int | None = None,
+) -> CalendarDrawing:
     """``calendar_grid`` + ``render_calendar`` in one call (the CLI and the asset use this)."""
     return render_calendar(calendar_grid(con, years=years, through=through), path, cell_px=cell_px)

@@ -8,10 +8,9 @@ from myrunstreak_pipeline.analytics.rule import resolve_rule
 from myrunstreak_pipeline.sql import load_sql
 from myrunstreak_pipeline.today import local_today
 
-__all__ = ["KM_PER_MILE", "format_card", "local_today", "streak_card", "streak_report"]
+__all__ = ["KM_PER_MILE", "format_card", "format_card_markdown", "local_today", "streak_card", "streak_report"]
 
 KM_PER_MILE = 1.609344
-
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -21,8 +20,7 @@ def _iso(day: dt.date | None) -> str | None:
 def _report_row(con, today: dt.date, min_km, mode):
     rule = resolve_rule(con, min_km, mode)
     cursor = con.execute(
-        load_sql("queries/analytics/streak_report.sql"),
-        {"today": today, "min_km": rule.min_km, "mode": rule.mode},
+        load_sql("queries/analytics/streak_report.sql"), {"today": today, "min_km": rule.min_km, "mode": rule.mode}
     )
     names = [column[0] for column in cursor.description]
     return rule, dict(zip(names, cursor.fetchone()))
@@ -49,7 +47,7 @@ def _report_from_row(today: dt.date, rule, row: dict) -> dict:
 
 
 def streak_report(con, today: dt.date, min_km: float | None = None, mode: str | None = None) -> dict:
-    """The ``myrunstreak streak --json`` object (design.md section 5) as of the local date ``today``.
+    """The ``myrunstreak streak --json`` object as of the local date ``today``.
 
     ``min_km``/``mode`` default to the rule stored in the database. Runs dated after ``today`` are ignored.
     """
@@ -100,4 +98,27 @@ def format_card(card: dict) -> str:
     lines.append(f"  This week      : {_km(distance['week'])}")
     lines.append(f"  This month     : {_km(distance['month'])}")
     lines.append(f"  This year      : {_km(distance['year'])}")
+    return "\n".join(lines)
+
+
+def format_card_markdown(card: dict) -> str:
+    """The streak card as a small markdown table (the ``current_streak`` asset page shows it)."""
+    current, longest, rule = card["current"], card["longest"], card["rule"]
+    since = f" since {current['start']}" if current["start"] else ""
+    rows = [
+        ("Current streak", f"**{current['days']:,} days** ({current['status']}){since}"),
+        (
+            "Longest streak",
+            f"{longest['days']:,} days ({longest['years_days']}), {longest['start'] or '-'} .. {longest['end'] or '-'}",
+        ),
+        ("Streaks", f"{card['streak_count']:,}"),
+        ("Today", f"{card['today']['km']:.2f} km; still needed {card['today']['needed_km']:.2f} km"),
+        (
+            "This week / month / year",
+            " / ".join(f"{card['distance_km'][k]:,.1f} km" for k in ("week", "month", "year")),
+        ),
+        ("Rule", f"{rule['min_km']:g} km per local day, {rule['mode']} mode"),
+    ]
+    lines = [f"### Streak card as of {card['as_of']}", "", "| | |", "|---|---|"]
+    lines += [f"| {label} | {value} |" for label, value in rows]
     return "\n".join(lines)

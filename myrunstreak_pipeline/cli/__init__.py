@@ -39,8 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # These libraries log request details (URLs with tokens, bodies) at DEBUG/INFO: keep them quiet.
     for noisy in ("requests_oauthlib", "oauthlib", "urllib3", "botocore", "boto3", "s3transfer"):

@@ -18,7 +18,8 @@ def command(args: argparse.Namespace) -> int:
 
     from myrunstreak_pipeline.errors import MyRunStreakError
     from myrunstreak_pipeline.settings import Settings
-    from myrunstreak_pipeline.smashrun.oauth import TokenFile, authorize, quiet_secret_logging
+    from myrunstreak_pipeline.smashrun.code_flow import authorize
+    from myrunstreak_pipeline.smashrun.oauth import TokenFile, quiet_secret_logging
 
     quiet_secret_logging()
     settings = Settings.from_env()

@@ -18,8 +18,11 @@ DEMO_DIR = Path(".myrunstreak")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--years", type=int, default=10, help="years of synthetic history (default 10)")
     parser.add_argument("--seed", type=int, default=7, help="synthetic athlete seed (default 7)")
-    parser.add_argument("--db", default=str(DEMO_DIR / "demo.duckdb"),
-                        help="demo database: a local path or s3://bucket/key.duckdb (the bucket must exist)")
+    parser.add_argument(
+        "--db",
+        default=str(DEMO_DIR / "demo.duckdb"),
+        help="demo database: a local path or s3://bucket/key.duckdb (the bucket must exist)",
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -27,7 +30,7 @@ def command(args: argparse.Namespace) -> int:
     from myrunstreak_pipeline.cli.run import run_pipeline
     from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
     from myrunstreak_pipeline.duckdb_ops.s3 import open_read_only
-    from myrunstreak_pipeline.sandbox.server import SandboxServer
+    from myrunstreak_pipeline.sandbox import SandboxServer
     from myrunstreak_pipeline.settings import Settings
 
     db = args.db if is_s3_uri(args.db) else str(Path(args.db).expanduser().resolve())
@@ -35,17 +38,21 @@ def command(args: argparse.Namespace) -> int:
     with SandboxServer(years=args.years, seed=args.seed, token=token, rate_limit=0) as sandbox:
         first_year = min(a["startDateTimeLocal"][:4] for a in sandbox.athlete.activities)
         # The environment, not only the settings: the run's resources resolve the token from it (dg.EnvVar).
-        os.environ.update({
-            "SMASHRUN_API_BASE": sandbox.api_base,
-            "SMASHRUN_AUTH_BASE": sandbox.auth_base,
-            "SMASHRUN_ACCESS_TOKEN": token,
-            "MYRUNSTREAK_DB": db,
-            "MYRUNSTREAK_HISTORY_START": f"{first_year}-01-01",
-        })
+        os.environ.update(
+            {
+                "SMASHRUN_API_BASE": sandbox.api_base,
+                "SMASHRUN_AUTH_BASE": sandbox.auth_base,
+                "SMASHRUN_ACCESS_TOKEN": token,
+                "MYRUNSTREAK_DB": db,
+                "MYRUNSTREAK_HISTORY_START": f"{first_year}-01-01",
+            }
+        )
         for name in ("SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET"):
             os.environ.pop(name, None)
         settings = Settings.from_env()
-        print(f"sandbox: {len(sandbox.athlete.visible_activities):,} runs over {args.years} years at {sandbox.api_base}")
+        print(
+            f"sandbox: {len(sandbox.athlete.visible_activities):,} runs over {args.years} years at {sandbox.api_base}"
+        )
         status = run_pipeline(settings, full=True, verbose=getattr(args, "verbose", False))
     if status != 0:
         return status
@@ -55,7 +62,7 @@ def command(args: argparse.Namespace) -> int:
         print(format_card(streak_card(connection, local_today(settings.timezone))))
     finally:
         connection.close()
-    home = os.environ["DAGSTER_HOME"]  # exported by run_pipeline
+    home = Path(settings.dagster_home).expanduser().resolve()  # where run_pipeline recorded the run
     print()
     print("Open the Dagster UI on these runs (the sandbox has stopped, so new runs there need a real API or")
     print("`myrunstreak sandbox`):")

@@ -20,7 +20,7 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def check_credentials(settings: Settings) -> None:
-    from myrunstreak_pipeline.smashrun.client import credentials_from_settings
+    from myrunstreak_pipeline.smashrun.credentials import credentials_from_settings
 
     credentials_from_settings(settings)  # raises MyRunStreakError with the how-to hint when none are set
 
@@ -28,8 +28,10 @@ def check_credentials(settings: Settings) -> None:
 def check_api_reachable(api_base: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
     parts = urlsplit(api_base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MyRunStreakError(f"SMASHRUN_API_BASE is not an http(s) URL: {api_base!r}",
-                               hint="the default is https://api.smashrun.com/v1 (unset SMASHRUN_API_BASE to use it)")
+        raise MyRunStreakError(
+            f"SMASHRUN_API_BASE is not an http(s) URL: {api_base!r}",
+            hint="the default is https://api.smashrun.com/v1 (unset SMASHRUN_API_BASE to use it)",
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         with socket.create_connection((parts.hostname, port), timeout=timeout):

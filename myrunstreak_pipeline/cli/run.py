@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true", help="reload the whole history (one single-run backfill)")
 
 
-def ensure_dagster_home(settings: "Settings") -> Path:
+def ensure_dagster_home(settings: Settings) -> Path:
     """DAGSTER_HOME (absolute), created with the project's dagster.yaml when it has none. Exported to this
     process's environment, where ``DagsterInstance.get()`` looks for it."""
     home = Path(settings.dagster_home).expanduser().resolve()
@@ -44,7 +44,7 @@ def command(args: argparse.Namespace) -> int:
     return run_pipeline(Settings.from_env(), full=args.full, verbose=getattr(args, "verbose", False))
 
 
-def run_pipeline(settings: "Settings", *, full: bool, verbose: bool = False) -> int:
+def run_pipeline(settings: Settings, *, full: bool, verbose: bool = False) -> int:
     """Preflight checks, the plan, then one in-process Dagster run of ``sync_job``; 0 when it succeeded."""
     started = time.perf_counter()
     logging.getLogger("alembic").setLevel(logging.WARNING)  # Dagster's storage migrations: noise on stdout

@@ -28,20 +28,29 @@ def load_activities(path: str) -> list[dict]:
     except FileNotFoundError:
         raise MyRunStreakError(f"--data file not found: {path}") from None
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise MyRunStreakError(f"--data file {path} is not readable JSON: {error}",
-                               hint="it must be a JSON array of SmashRun activity objects") from None
+        raise MyRunStreakError(
+            f"--data file {path} is not readable JSON: {error}",
+            hint="it must be a JSON array of SmashRun activity objects",
+        ) from None
     return data
 
 
 def command(args: argparse.Namespace) -> int:
-    from myrunstreak_pipeline.sandbox.server import SandboxServer  # keep `myrunstreak --help` light
+    from myrunstreak_pipeline.sandbox import SandboxServer  # keep `myrunstreak --help` light
 
     if bool(args.client_id) != bool(args.client_secret):
         raise MyRunStreakError("--client-id and --client-secret go together")
     activities = load_activities(args.data) if args.data else None
     try:
-        server = SandboxServer(activities=activities, years=args.years, seed=args.seed, token=args.token,
-                               rate_limit=args.rate_limit or None, host=args.host, port=args.port)
+        server = SandboxServer(
+            activities=activities,
+            years=args.years,
+            seed=args.seed,
+            token=args.token,
+            rate_limit=args.rate_limit or None,
+            host=args.host,
+            port=args.port,
+        )
     except ValueError as error:
         raise MyRunStreakError(f"cannot build the sandbox athlete: {error}") from None
     if args.client_id:
@@ -49,8 +58,10 @@ def command(args: argparse.Namespace) -> int:
     try:
         server.start()
     except OSError as error:
-        raise MyRunStreakError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}",
-                               hint="pick another --port (0 = any free port)") from None
+        raise MyRunStreakError(
+            f"cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+            hint="pick another --port (0 = any free port)",
+        ) from None
     try:
         print(f"SmashRun sandbox serving {len(server.athlete)} activities at {server.base_url}")
         print("export the following to point myrunstreak at it:")

@@ -22,16 +22,35 @@ def _date(text: str) -> dt.date:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="URI", default=None,
-                        help="database: local path or s3://bucket/key.duckdb (default: MYRUNSTREAK_DB)")
-    parser.add_argument("--today", metavar="YYYY-MM-DD", type=_date, default=None,
-                        help="report as of this local date (default: today in MYRUNSTREAK_TIMEZONE, else local)")
+    parser.add_argument(
+        "--db",
+        metavar="URI",
+        default=None,
+        help="database: local path or s3://bucket/key.duckdb (default: MYRUNSTREAK_DB)",
+    )
+    parser.add_argument(
+        "--today",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        default=None,
+        help="report as of this local date (default: today in MYRUNSTREAK_TIMEZONE, else local)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    parser.add_argument("--calendar", metavar="FILE", type=_calendar_file, default=None,
-                        help="also write the streak calendar heatmap to FILE (.png or .svg)")
+    parser.add_argument(
+        "--calendar",
+        metavar="FILE",
+        type=_calendar_file,
+        default=None,
+        help="also write the streak calendar heatmap to FILE (.png or .svg)",
+    )
     years = parser.add_mutually_exclusive_group()
-    years.add_argument("--calendar-years", metavar="N", type=_positive_int, default=None,
-                       help="calendar: the last N years with runs (default 10)")
+    years.add_argument(
+        "--calendar-years",
+        metavar="N",
+        type=_positive_int,
+        default=None,
+        help="calendar: the last N years with runs (default 10)",
+    )
     years.add_argument("--all-years", action="store_true", help="calendar: every year with runs (a tall picture)")
 
 
@@ -118,5 +137,8 @@ def _write_calendar(con, args: argparse.Namespace, today) -> None:
     drawing = write_calendar(con, args.calendar, years=years, through=today)  # the card's --today, too
     grid = drawing.grid
     # stderr: stdout stays the card (or the --json object) alone
-    print(f"calendar {grid.years[-1]}..{grid.years[0]} written to {drawing.path} "
-          f"({drawing.width_px}x{drawing.height_px} px)", file=sys.stderr)
+    print(
+        f"calendar {grid.years[-1]}..{grid.years[0]} written to {drawing.path} "
+        f"({drawing.width_px}x{drawing.height_px} px)",
+        file=sys.stderr,
+    )

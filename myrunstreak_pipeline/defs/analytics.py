@@ -10,50 +10,56 @@ from pathlib import Path
 
 import dagster as dg
 
-from myrunstreak_pipeline.analytics import local_today, set_streak_rule, streak_card
+from myrunstreak_pipeline.analytics import format_card_markdown, local_today, set_streak_rule, streak_card
 from myrunstreak_pipeline.analytics.calendar import calendar_grid, render_calendar
-from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
+from myrunstreak_pipeline.analytics.views import published_views, view_row_counts
 from myrunstreak_pipeline.defs.common import (
-    log_progress,
     ANALYTICS_GROUP,
     OWNERS,
     POOL,
     check_result,
+    log_progress,
     run_sql_check,
     table_schema,
-    view_row_counts,
 )
 from myrunstreak_pipeline.defs.resources import DuckDBStorage
+from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 from myrunstreak_pipeline.settings import Settings
-
-VIEWS: dict[str, str] = {
-    "daily_summary": "One row per local day with runs: distance, time, pace, heart rate, whether it qualifies.",
-    "weekly_summary": "ISO weeks (Monday start): totals, pace, days run, qualifying days.",
-    "monthly_summary": "Calendar months: totals, pace, days run, qualifying days.",
-    "yearly_summary": "Calendar years: totals, pace, days run, qualifying days.",
-    "streak_analysis": "Every streak under the configured rule, longest first.",
-    "current_streak": "The current streak as of today (local): active, at_risk or broken.",
-    "personal_records": "Personal records (longest run, fastest paces, biggest periods).",
-    "distance_trends": "Rolling distance trends.",
-    "eddington": "The Eddington number (km and miles).",
-}
 
 
 def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
+    views = [view.name for view in published_views()]
     specs = [
-        dg.AssetSpec(name, deps=["runs"], description=text, group_name=ANALYTICS_GROUP, kinds={"duckdb", "sql"},
-                     owners=OWNERS)
-        for name, text in VIEWS.items()
+        dg.AssetSpec(
+            view.name,
+            deps=["runs"],
+            description=view.description,
+            group_name=ANALYTICS_GROUP,
+            kinds={"duckdb", "sql"},
+            owners=OWNERS,
+        )
+        for view in published_views()
     ]
     check_specs = [
-        dg.AssetCheckSpec("longest_streak_covers_current", asset="current_streak",
-                          description="The longest streak is at least as long as the current one."),
-        dg.AssetCheckSpec("monthly_totals_match_daily", asset="monthly_summary",
-                          description="Each month's distance and run count equal the sum of its days."),
+        dg.AssetCheckSpec(
+            "longest_streak_covers_current",
+            asset="current_streak",
+            description="The longest streak is at least as long as the current one.",
+        ),
+        dg.AssetCheckSpec(
+            "monthly_totals_match_daily",
+            asset="monthly_summary",
+            description="Each month's distance and run count equal the sum of its days.",
+        ),
     ]
 
-    @dg.multi_asset(name="analytics", specs=specs, check_specs=check_specs, pool=POOL,
-                    description="Refresh the analytics views and the streak rule; report the streak card.")
+    @dg.multi_asset(
+        name="analytics",
+        specs=specs,
+        check_specs=check_specs,
+        pool=POOL,
+        description="Refresh the analytics views and the streak rule; report the streak card.",
+    )
     def analytics(context: dg.AssetExecutionContext, storage: DuckDBStorage):
         today = local_today(settings.timezone)
 
@@ -65,13 +71,22 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
                 "monthly_totals_match_daily": run_sql_check(con, "monthly_totals_match_daily.sql"),
             }
             total_km = con.execute("SELECT coalesce(sum(total_km), 0) FROM daily_summary").fetchone()[0]
-            return (rule, view_row_counts(con), {name: table_schema(con, name) for name in VIEWS},
-                    streak_card(con, today), checks, total_km)
+            return (
+                rule,
+                view_row_counts(con),
+                {name: table_schema(con, name) for name in views},
+                streak_card(con, today),
+                checks,
+                total_km,
+            )
 
         rule, counts, schemas, card, checks, total_km = storage.write(refresh)
         current, longest = card["current"], card["longest"]
-        log_progress(context, f"streak as of {today}: current {current['days']} days ({current['status']}), "
-                         f"longest {longest['days']} days")
+        log_progress(
+            context,
+            f"streak as of {today}: current {current['days']} days ({current['status']}), "
+            f"longest {longest['days']} days",
+        )
         numbers = {
             "current_streak_days": current["days"],
             "longest_streak_days": longest["days"],
@@ -81,12 +96,16 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
             "needed_today_km": card["today"]["needed_km"],
             "year_km": card["distance_km"]["year"],
         }
-        for name in VIEWS:
-            metadata = {"dagster/row_count": counts.get(name, 0), "dagster/column_schema": schemas[name],
-                        "rule_min_km": rule.min_km, "rule_mode": rule.mode}
+        for name in views:
+            metadata = {
+                "dagster/row_count": counts.get(name, 0),
+                "dagster/column_schema": schemas[name],
+                "rule_min_km": rule.min_km,
+                "rule_mode": rule.mode,
+            }
             if name == "current_streak":
                 metadata.update(numbers)
-                metadata["streak_card"] = dg.MetadataValue.md(streak_card_markdown(card))
+                metadata["streak_card"] = dg.MetadataValue.md(format_card_markdown(card))
                 metadata["status"] = current["status"]
                 metadata.update(storage.publish_metadata())
             if name == "streak_analysis":
@@ -94,30 +113,20 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
             if name in ("daily_summary", "yearly_summary"):
                 metadata["total_km"] = numbers["total_km"]
             yield dg.MaterializeResult(asset_key=name, metadata=metadata)
-        yield check_result("longest_streak_covers_current", "current_streak",
-                           checks["longest_streak_covers_current"], description="longest streak < current streak")
-        yield check_result("monthly_totals_match_daily", "monthly_summary", checks["monthly_totals_match_daily"],
-                           description="months whose totals differ from their days")
+        yield check_result(
+            "longest_streak_covers_current",
+            "current_streak",
+            checks["longest_streak_covers_current"],
+            description="longest streak < current streak",
+        )
+        yield check_result(
+            "monthly_totals_match_daily",
+            "monthly_summary",
+            checks["monthly_totals_match_daily"],
+            description="months whose totals differ from their days",
+        )
 
     return analytics
-
-
-def streak_card_markdown(card: dict) -> str:
-    """The streak card as a small markdown table for the asset page."""
-    current, longest, rule = card["current"], card["longest"], card["rule"]
-    since = f" since {current['start']}" if current["start"] else ""
-    rows = [
-        ("Current streak", f"**{current['days']:,} days** ({current['status']}){since}"),
-        ("Longest streak", f"{longest['days']:,} days ({longest['years_days']}), "
-                           f"{longest['start'] or '-'} .. {longest['end'] or '-'}"),
-        ("Streaks", f"{card['streak_count']:,}"),
-        ("Today", f"{card['today']['km']:.2f} km; still needed {card['today']['needed_km']:.2f} km"),
-        ("This week / month / year", " / ".join(f"{card['distance_km'][k]:,.1f} km" for k in ("week", "month", "year"))),
-        ("Rule", f"{rule['min_km']:g} km per local day, {rule['mode']} mode"),
-    ]
-    lines = [f"### Streak card as of {card['as_of']}", "", "| | |", "|---|---|"]
-    lines += [f"| {label} | {value} |" for label, value in rows]
-    return "\n".join(lines)
 
 
 CALENDAR_FILE = "streak_calendar.png"
@@ -161,17 +170,19 @@ def build_calendar_asset(settings: Settings) -> dg.AssetsDefinition:
         thumbnail = render_calendar(thumbnail_grid, cell_px=THUMBNAIL_CELL_PX)
         inline = base64.b64encode(thumbnail.png).decode("ascii")
         log_progress(context, f"streak calendar {grid.years[-1]}..{grid.years[0]} written to {target}")
-        return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(target)),
-            "preview": dg.MetadataValue.md(
-                f"![streak calendar, last {len(thumbnail_grid.years)} years](data:image/png;base64,{inline})"
-            ),
-            "years_drawn": len(grid.years),
-            "first_year": grid.years[-1],
-            "last_year": grid.years[0],
-            "streak_days_drawn": int(grid.streak.sum()),
-            "image_width_px": drawing.width_px,
-            "image_height_px": drawing.height_px,
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(target)),
+                "preview": dg.MetadataValue.md(
+                    f"![streak calendar, last {len(thumbnail_grid.years)} years](data:image/png;base64,{inline})"
+                ),
+                "years_drawn": len(grid.years),
+                "first_year": grid.years[-1],
+                "last_year": grid.years[0],
+                "streak_days_drawn": int(grid.streak.sum()),
+                "image_width_px": drawing.width_px,
+                "image_height_px": drawing.height_px,
+            }
+        )
 
     return streak_calendar

@@ -1,6 +1,5 @@
 """The sync job, the daily schedule and the SmashRun change sensor."""
 
-
 import datetime as dt
 import json
 
@@ -31,7 +30,9 @@ def range_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
-def build_daily_schedule(job, partitions: dg.TimeWindowPartitionsDefinition, settings: Settings) -> dg.ScheduleDefinition:
+def build_daily_schedule(
+    job, partitions: dg.TimeWindowPartitionsDefinition, settings: Settings
+) -> dg.ScheduleDefinition:
     hour, minute = settings.schedule_hour_minute
     first_key = partitions.get_first_partition_key()
 
@@ -79,12 +80,18 @@ def build_change_sensor(job, partitions: dg.TimeWindowPartitionsDefinition) -> d
         outside = [year for year in plan.years if year not in valid]
         if outside:
             context.log.warning(f"changes dated outside the partitions (ignored): {outside}")
-        requests = [dg.RunRequest(run_key=plan.run_key(year), partition_key=year) for year in plan.years if year in valid]
+        requests = [
+            dg.RunRequest(run_key=plan.run_key(year), partition_key=year) for year in plan.years if year in valid
+        ]
         if plan.note:
             context.log.info(plan.note)
         if not requests:
-            reason = f"nothing new or deleted since {dt.datetime.fromtimestamp(float(since), dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-            return dg.SensorResult(skip_reason=dg.SkipReason(f"{reason}. {plan.note}".strip()), cursor=json.dumps(new_state))
+            reason = (
+                f"nothing new or deleted since {dt.datetime.fromtimestamp(float(since), dt.UTC):%Y-%m-%d %H:%M} UTC"
+            )
+            return dg.SensorResult(
+                skip_reason=dg.SkipReason(f"{reason}. {plan.note}".strip()), cursor=json.dumps(new_state)
+            )
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(new_state))
 
     return smashrun_changes

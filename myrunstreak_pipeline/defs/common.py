@@ -27,10 +27,6 @@ def table_row_counts(con) -> dict[str, int]:
     return dict(con.execute(load_sql("queries/dagster/table_row_counts.sql")).fetchall())
 
 
-def view_row_counts(con) -> dict[str, int]:
-    return dict(con.execute(load_sql("queries/dagster/view_row_counts.sql")).fetchall())
-
-
 def run_sql_check(con, check_file: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run ``sql/checks/<check_file>``: one row whose ``failures`` column is 0 when the check passes."""
     cursor = con.execute(load_sql(f"checks/{check_file}"), params or {})

@@ -5,21 +5,20 @@ missing details (``RunRepository.ids_needing_details``), so a 20,000-run history
 within SmashRun's ~250 requests/hour. The analytics depend on ``runs`` only: details never block the streak.
 """
 
-
 import dagster as dg
 
 from myrunstreak_pipeline.defs.common import (
-    log_progress,
     INGEST_GROUP,
     OWNERS,
     POOL,
     check_result,
+    log_progress,
     run_sql_check,
     table_row_counts,
     table_schema,
 )
-from myrunstreak_pipeline.duckdb_ops import RunRepository
 from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.duckdb_ops import RunRepository
 
 RAW_DETAILS = dg.AssetSpec(
     "raw_activity_details",
@@ -29,19 +28,35 @@ RAW_DETAILS = dg.AssetSpec(
     kinds={"smashrun", "duckdb"},
     owners=OWNERS,
 )
-LAPS = dg.AssetSpec("laps", deps=[RAW_DETAILS], description="Laps of each detailed run (cumulative time/distance).",
-                    group_name=INGEST_GROUP, kinds={"duckdb"}, owners=OWNERS)
-RECORDING_DATA = dg.AssetSpec("recording_data", deps=[RAW_DETAILS],
-                              description="Column-major recording series of each detailed run.",
-                              group_name=INGEST_GROUP, kinds={"duckdb"}, owners=OWNERS)
+LAPS = dg.AssetSpec(
+    "laps",
+    deps=[RAW_DETAILS],
+    description="Laps of each detailed run (cumulative time/distance).",
+    group_name=INGEST_GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+)
+RECORDING_DATA = dg.AssetSpec(
+    "recording_data",
+    deps=[RAW_DETAILS],
+    description="Column-major recording series of each detailed run.",
+    group_name=INGEST_GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+)
 
 
 def build_details_assets() -> dg.AssetsDefinition:
     @dg.multi_asset(
         name="activity_details",
         specs=[RAW_DETAILS, LAPS, RECORDING_DATA],
-        check_specs=[dg.AssetCheckSpec("recording_series_equal_length", asset=RECORDING_DATA.key,
-                                       description="Every recording series has sample_count values, one per key.")],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "recording_series_equal_length",
+                asset=RECORDING_DATA.key,
+                description="Every recording series has sample_count values, one per key.",
+            )
+        ],
         pool=POOL,
         description="Fetch full activities for runs still missing details, within the per-run request budget.",
     )
@@ -63,13 +78,21 @@ def build_details_assets() -> dg.AssetsDefinition:
                 result = repo.upsert_activities(items, payload_kind="detail") if items else None
                 repo.mark_deleted(batch.missing)  # 404: deleted upstream since it was listed
             schemas = {name: table_schema(con, name) for name in ("raw_activities", "laps", "recording_data")}
-            return (result, repo.count_needing_details(), table_row_counts(con), schemas,
-                    run_sql_check(con, "recording_series_equal_length.sql"))
+            return (
+                result,
+                repo.count_needing_details(),
+                table_row_counts(con),
+                schemas,
+                run_sql_check(con, "recording_series_equal_length.sql"),
+            )
 
         result, left, counts, schemas, lengths = storage.write(load)
         used = batch.requests_used if batch else 0
-        log_progress(context, f"details: {used} requests used of {budget}; {left} runs still need details"
-                         + (f" (stopped by {batch.stopped_by})" if batch and batch.stopped_by else ""))
+        log_progress(
+            context,
+            f"details: {used} requests used of {budget}; {left} runs still need details"
+            + (f" (stopped by {batch.stopped_by})" if batch and batch.stopped_by else ""),
+        )
         progress = {
             "detail_requests_used": used,
             "detail_request_budget": budget,
@@ -79,14 +102,31 @@ def build_details_assets() -> dg.AssetsDefinition:
             "runs_needing_details": left,
             "stopped_by": (batch.stopped_by if batch else None) or "done",
         }
-        yield dg.MaterializeResult(asset_key=RAW_DETAILS.key, metadata={
-            **progress, **storage.publish_metadata(), "dagster/row_count": counts.get("raw_activity_details", 0),
-            "dagster/column_schema": schemas["raw_activities"]})
-        yield dg.MaterializeResult(asset_key=LAPS.key, metadata={
-            "dagster/row_count": counts.get("laps", 0), "dagster/column_schema": schemas["laps"]})
-        yield dg.MaterializeResult(asset_key=RECORDING_DATA.key, metadata={
-            "dagster/row_count": counts.get("recording_data", 0), "dagster/column_schema": schemas["recording_data"]})
-        yield check_result("recording_series_equal_length", "recording_data", lengths,
-                           description="recordings whose series lengths disagree")
+        yield dg.MaterializeResult(
+            asset_key=RAW_DETAILS.key,
+            metadata={
+                **progress,
+                **storage.publish_metadata(),
+                "dagster/row_count": counts.get("raw_activity_details", 0),
+                "dagster/column_schema": schemas["raw_activities"],
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=LAPS.key,
+            metadata={"dagster/row_count": counts.get("laps", 0), "dagster/column_schema": schemas["laps"]},
+        )
+        yield dg.MaterializeResult(
+            asset_key=RECORDING_DATA.key,
+            metadata={
+                "dagster/row_count": counts.get("recording_data", 0),
+                "dagster/column_schema": schemas["recording_data"],
+            },
+        )
+        yield check_result(
+            "recording_series_equal_length",
+            "recording_data",
+            lengths,
+            description="recordings whose series lengths disagree",
+        )
 
     return activity_details

@@ -7,29 +7,28 @@ connection without making anything more correct. Measured: 57-partition single-r
 bodies, one vs two partitioned assets, 5.3-6.5 s either way (noise dominates): Dagster's floor.
 """
 
-
 import datetime as dt
 
 import dagster as dg
 
 from myrunstreak_pipeline.analytics import local_today
-
 from myrunstreak_pipeline.defs.common import (
-    log_progress,
     INGEST_GROUP,
     OWNERS,
     POOL,
     UPDATED_SINCE_TAG,
     check_result,
+    log_progress,
     run_sql_check,
     table_row_counts,
     table_schema,
 )
 from myrunstreak_pipeline.defs.partitions import covers_whole_history, window_dates
-from myrunstreak_pipeline.duckdb_ops import RunRepository, stage_activities
 from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
+from myrunstreak_pipeline.duckdb_ops import RunRepository, stage_activities
+from myrunstreak_pipeline.models.fields import max_updated_epoch
 from myrunstreak_pipeline.settings import Settings
-from myrunstreak_pipeline.smashrun.sync import CURSOR_KEY, max_updated_epoch
+from myrunstreak_pipeline.smashrun.sync import CURSOR_KEY
 
 RAW_SUMMARIES = dg.AssetSpec(
     "raw_activity_summaries",
@@ -51,12 +50,21 @@ RUNS = dg.AssetSpec(
 
 def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, settings: Settings) -> dg.AssetsDefinition:
     check_specs = [
-        dg.AssetCheckSpec("no_future_local_dates", asset=RUNS.key, description="No run is dated after tomorrow (local)."),
-        dg.AssetCheckSpec("no_duplicate_activity_ids", asset=RUNS.key,
-                          description="Each activity id once, in the listing and in runs."),
-        dg.AssetCheckSpec("quarantine_rate_below_threshold", asset=RUNS.key, blocking=True,
-                          description="Share of invalid payloads in this load is under "
-                          "MYRUNSTREAK_MAX_QUARANTINE_RATE (default 5%); above it, downstream assets wait."),
+        dg.AssetCheckSpec(
+            "no_future_local_dates", asset=RUNS.key, description="No run is dated after tomorrow (local)."
+        ),
+        dg.AssetCheckSpec(
+            "no_duplicate_activity_ids",
+            asset=RUNS.key,
+            description="Each activity id once, in the listing and in runs.",
+        ),
+        dg.AssetCheckSpec(
+            "quarantine_rate_below_threshold",
+            asset=RUNS.key,
+            blocking=True,
+            description="Share of invalid payloads in this load is under "
+            "MYRUNSTREAK_MAX_QUARANTINE_RATE (default 5%); above it, downstream assets wait.",
+        ),
     ]
 
     @dg.multi_asset(
@@ -72,8 +80,11 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, settings:
         window = context.partition_time_window  # one year, or the whole range of a single-run backfill
         start, end = window_dates(window)
         whole_history = covers_whole_history(partitions, window)
-        log_progress(context, f"listing SmashRun summaries for {start}..{end} "
-                              f"({len(context.partition_keys)} partition(s), {'one unpaged call' if whole_history else 'paged'})")
+        log_progress(
+            context,
+            f"listing SmashRun summaries for {start}..{end} "
+            f"({len(context.partition_keys)} partition(s), {'one unpaged call' if whole_history else 'paged'})",
+        )
         with smashrun.client() as client:
             # One unpaged listing serves a whole-history window; a year pages from the newest backwards.
             fetch = client.list_activities() if whole_history else client.list_activities_in_window(start, end)
@@ -89,17 +100,23 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, settings:
 
         def load(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
-            return (RunRepository(con).replace_window(start, end, staged, cursor=cursor), table_row_counts(con),
-                    table_schema(con, "runs"), table_schema(con, "raw_activities"),
-                    run_sql_check(con, "runs_future_local_dates.sql", {"latest_date": latest_date}),
-                    run_sql_check(con, "runs_duplicate_activity_ids.sql"))
+            return (
+                RunRepository(con).replace_window(start, end, staged, cursor=cursor),
+                table_row_counts(con),
+                table_schema(con, "runs"),
+                table_schema(con, "raw_activities"),
+                run_sql_check(con, "runs_future_local_dates.sql", {"latest_date": latest_date}),
+                run_sql_check(con, "runs_duplicate_activity_ids.sql"),
+            )
 
         result, counts, runs_schema, raw_schema, future, duplicates = storage.write(load)
 
         rate = result.quarantined / received if received else 0.0
-        log_progress(context, 
-            f"window {start}..{end}: {received} summaries ({requests_used} API request{'' if requests_used == 1 else 's'}), {result.loaded} loaded, "
-            f"{result.quarantined} quarantined, {result.marked_deleted} flagged deleted"
+        log_progress(
+            context,
+            f"window {start}..{end}: {received} summaries "
+            f"({requests_used} API request{'' if requests_used == 1 else 's'}), {result.loaded} loaded, "
+            f"{result.quarantined} quarantined, {result.marked_deleted} flagged deleted",
         )
         window_meta = {
             "window_start": str(start),
@@ -136,8 +153,11 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, settings:
         yield check_result(
             "no_duplicate_activity_ids",
             "runs",
-            {**duplicates, "failures": int(duplicates["failures"] or 0) + result.duplicates,
-             "duplicates_in_listing": result.duplicates},
+            {
+                **duplicates,
+                "failures": int(duplicates["failures"] or 0) + result.duplicates,
+                "duplicates_in_listing": result.duplicates,
+            },
             description="activity ids listed or stored more than once",
         )
         threshold = settings.max_quarantine_rate
@@ -145,9 +165,13 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, settings:
             check_name="quarantine_rate_below_threshold",
             asset_key=RUNS.key,
             passed=rate <= threshold,
-            metadata={"quarantine_rate": rate, "threshold": threshold, "quarantined": result.quarantined,
-                      "received": received,
-                      "sample_reasons": dg.MetadataValue.json([r for _, r in result.quarantine_reasons[:5]])},
+            metadata={
+                "quarantine_rate": rate,
+                "threshold": threshold,
+                "quarantined": result.quarantined,
+                "received": received,
+                "sample_reasons": dg.MetadataValue.json([r for _, r in result.quarantine_reasons[:5]]),
+            },
         )
 
     return activity_summaries

@@ -1,4 +1,4 @@
-"""Yearly partitions on the run's LOCAL calendar year (design.md section 3: ~40 ms of Dagster bookkeeping per
+"""Yearly partitions on the run's LOCAL calendar year (Dagster spends ~40 ms of bookkeeping per
 partition, so ~58 yearly partitions keep a 55-year backfill near Dagster's floor; monthly would not)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dagster resources: the SmashRun API and the DuckDB storage, configured from the contract's env vars.
+"""Dagster resources: the SmashRun API and the DuckDB storage, built from ``Settings`` (``from_settings``).
 
 Secrets (access token, client secret) are bound as ``dg.EnvVar`` references, so Dagster stores only the
 variable NAME in run config, the UI and the event log; the value is resolved inside the run. Non-secret
@@ -12,14 +12,13 @@ import tempfile
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dagster as dg
-from pydantic import PrivateAttr
-
 from dagster_aws.s3 import S3Resource
+from pydantic import PrivateAttr
 
 from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 from myrunstreak_pipeline.errors import MyRunStreakError
@@ -32,14 +31,17 @@ from myrunstreak_pipeline.settings import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
     from myrunstreak_pipeline.duckdb_ops import DuckDBManager
+    from myrunstreak_pipeline.duckdb_ops.s3 import ReadOnlyS3Database, S3DatabasePublisher
     from myrunstreak_pipeline.smashrun.client import SmashRunClient
 
 WINDOW_PAGES = 8  # a year of runs (up to ~800) pages through 100-item pages instead of one full-history listing
 T = TypeVar("T")
 
 
-def _secret_reference(settings: Settings, field_name: str) -> Optional[str]:
+def _secret_reference(settings: Settings, field_name: str) -> str | None:
     """An ``EnvVar`` reference to the variable behind a secret setting (the run resolves it), or None when unset:
     Dagster then stores only the variable's name, never its value."""
     if getattr(settings, field_name) is None:
@@ -65,9 +67,9 @@ class SmashRunResource(dg.ConfigurableResource):
 
     api_base: str = DEFAULT_API_BASE
     auth_base: str = DEFAULT_AUTH_BASE
-    access_token: Optional[str] = None  # user-level token; bind with dg.EnvVar("SMASHRUN_ACCESS_TOKEN")
-    client_id: Optional[str] = None
-    client_secret: Optional[str] = None  # bind with dg.EnvVar("SMASHRUN_CLIENT_SECRET")
+    access_token: str | None = None  # user-level token; bind with dg.EnvVar("SMASHRUN_ACCESS_TOKEN")
+    client_id: str | None = None
+    client_secret: str | None = None  # bind with dg.EnvVar("SMASHRUN_CLIENT_SECRET")
     token_file: str = DEFAULT_TOKEN_FILE
     detail_request_budget: int = DEFAULT_DETAIL_BUDGET
 
@@ -77,7 +79,7 @@ class SmashRunResource(dg.ConfigurableResource):
     __str__ = __repr__
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SmashRunResource":
+    def from_settings(cls, settings: Settings) -> SmashRunResource:
         return cls(
             api_base=settings.api_base,
             auth_base=settings.auth_base,
@@ -88,18 +90,25 @@ class SmashRunResource(dg.ConfigurableResource):
             detail_request_budget=settings.detail_budget,
         )
 
-    def client(self) -> "SmashRunClient":
-        from myrunstreak_pipeline.smashrun.client import SmashRunClient, credentials_from_settings
+    def client(self) -> SmashRunClient:
+        from myrunstreak_pipeline.smashrun.client import SmashRunClient
+        from myrunstreak_pipeline.smashrun.credentials import build_credentials
 
-        credentials = SimpleNamespace(
+        credentials = build_credentials(
             access_token=self.access_token,
             client_id=self.client_id,
             client_secret=self.client_secret,
             token_file=self.token_file,
-            auth_base=self.auth_base.rstrip("/"),
+            auth_base=self.auth_base,
         )
-        return SmashRunClient(self.api_base, credentials_from_settings(credentials),  # type: ignore[arg-type]
-                              max_window_pages=WINDOW_PAGES)
+        return SmashRunClient(self.api_base, credentials, max_window_pages=WINDOW_PAGES)
+
+
+@dataclass
+class ReadOnlyConnection:
+    """What ``DuckDBStorage.reader()`` yields for an ``s3://`` database: ``.connection`` like a DuckDBManager."""
+
+    connection: duckdb.DuckDBPyConnection
 
 
 class DuckDBStorage(dg.ConfigurableResource):
@@ -115,10 +124,10 @@ class DuckDBStorage(dg.ConfigurableResource):
     """
 
     database: str
-    s3_endpoint_url: Optional[str] = None  # S3-compatible store; None: MYRUNSTREAK_S3_ENDPOINT_URL, else AWS
+    s3_endpoint_url: str | None = None  # S3-compatible store; None: MYRUNSTREAK_S3_ENDPOINT_URL, else AWS
 
-    _run_id: Optional[str] = PrivateAttr(default=None)
-    _scratch: Optional[Path] = PrivateAttr(default=None)  # run-scoped: working copies + the published-copy cache
+    _run_id: str | None = PrivateAttr(default=None)
+    _scratch: Path | None = PrivateAttr(default=None)  # run-scoped: working copies + the published-copy cache
     _s3_reader: Any = PrivateAttr(default=None)  # run-scoped ReadOnlyS3Database (re-attaches on a new ETag)
     _last_publish: Any = PrivateAttr(default=None)
 
@@ -128,7 +137,7 @@ class DuckDBStorage(dg.ConfigurableResource):
     __str__ = __repr__
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "DuckDBStorage":
+    def from_settings(cls, settings: Settings) -> DuckDBStorage:
         return cls(database=settings.db, s3_endpoint_url=settings.s3_endpoint_url)
 
     @property
@@ -146,7 +155,7 @@ class DuckDBStorage(dg.ConfigurableResource):
             weakref.finalize(self, shutil.rmtree, scratch, ignore_errors=True)
             self._scratch = Path(scratch)
 
-    def write(self, apply: Callable[["DuckDBManager"], T]) -> T:
+    def write(self, apply: Callable[[DuckDBManager], T]) -> T:
         """Run the idempotent ``apply(manager)`` on the read-write, migrated database and return its value.
 
         Local: once, like ``writer()``. S3: on a working copy that is then published conditionally; after a
@@ -156,28 +165,32 @@ class DuckDBStorage(dg.ConfigurableResource):
         if not self.is_s3:
             with self.writer() as manager:
                 return apply(manager)
-        from myrunstreak_pipeline.duckdb_ops.s3.writer import write_with_retries
+        from myrunstreak_pipeline.duckdb_ops.s3.publisher import write_with_retries
 
         value, self._last_publish = write_with_retries(self._publisher(), apply)
         return value
 
     def publish_metadata(self) -> dict[str, Any]:
         """Materialization metadata of this step's S3 publish (rollback target); empty for a local file."""
-        result = self._last_publish
-        if result is None or not self.is_s3:
+        result = self._last_publish  # set by an S3 write only
+        if result is None:
             return {}
-        metadata = {"s3_published": result.published, "s3_publish_attempts": result.attempts, "s3_etag": result.etag,
-                    "s3_version_id": result.version_id}
+        metadata = {
+            "s3_published": result.published,
+            "s3_publish_attempts": result.attempts,
+            "s3_etag": result.etag,
+            "s3_version_id": result.version_id,
+        }
         return {key: value for key, value in metadata.items() if value is not None}
 
     @contextmanager
-    def writer(self) -> Iterator["DuckDBManager"]:
+    def writer(self) -> Iterator[DuckDBManager]:
         """A read-write, migrated database with fresh views; checkpointed and closed afterwards (S3: published
         once, a conflict is an error; ``write(apply)`` re-applies instead)."""
         from myrunstreak_pipeline.duckdb_ops import DuckDBManager
 
         if self.is_s3:
-            from myrunstreak_pipeline.duckdb_ops.s3.writer import single_attempt_writer
+            from myrunstreak_pipeline.duckdb_ops.s3.publisher import single_attempt_writer
 
             with single_attempt_writer(self._publisher()) as manager:
                 yield manager
@@ -186,12 +199,12 @@ class DuckDBStorage(dg.ConfigurableResource):
             yield manager
 
     @contextmanager
-    def reader(self) -> Iterator["DuckDBManager"]:
+    def reader(self) -> Iterator[DuckDBManager | ReadOnlyConnection]:
         """A read-only connection as ``.connection`` (local: fails fast with a MyRunStreakError while a writer
         holds the lock; S3: attached over httpfs, the object's current version)."""
-        from myrunstreak_pipeline.duckdb_ops import DuckDBManager
-
         import duckdb
+
+        from myrunstreak_pipeline.duckdb_ops import DuckDBManager
 
         if self.is_s3:
             with self._s3_read_only() as connection:
@@ -207,21 +220,23 @@ class DuckDBStorage(dg.ConfigurableResource):
     def _s3_client(self) -> Any:
         return S3ClientResource(endpoint_url=self.s3_endpoint_url).get_client()
 
-    def _publisher(self):
-        from myrunstreak_pipeline.duckdb_ops.s3.writer import make_publisher
+    def _publisher(self) -> S3DatabasePublisher:
+        from myrunstreak_pipeline.duckdb_ops.s3.run_cache import make_publisher
 
         return make_publisher(self._s3_client(), self.database, self._run_id, self._scratch)
 
-    @contextmanager
-    def _s3_read_only(self) -> Iterator[Any]:
+    def _new_s3_reader(self) -> ReadOnlyS3Database:
         from myrunstreak_pipeline.duckdb_ops.s3 import ReadOnlyS3Database
-        from myrunstreak_pipeline.duckdb_ops.s3.writer import ReadOnlyConnection
 
+        return ReadOnlyS3Database(self.database, self.s3_endpoint_url, s3_client=self._s3_client())
+
+    @contextmanager
+    def _s3_read_only(self) -> Iterator[ReadOnlyConnection]:
         if self._scratch is not None:  # in a run: one attachment, re-attached when a step published anew
             if self._s3_reader is None:
-                self._s3_reader = ReadOnlyS3Database(self.database, self.s3_endpoint_url, s3_client=self._s3_client())
+                self._s3_reader = self._new_s3_reader()
                 weakref.finalize(self, self._s3_reader.close)
             yield ReadOnlyConnection(self._s3_reader.connection())
             return
-        with ReadOnlyS3Database(self.database, self.s3_endpoint_url, s3_client=self._s3_client()) as database:
+        with self._new_s3_reader() as database:
             yield ReadOnlyConnection(database.connection())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from myrunstreak_pipeline.errors import MyRunStreakError
 
+SCHEME = "s3://"
+
 
 @dataclass(frozen=True)
 class S3Location:
@@ -14,15 +16,19 @@ class S3Location:
     key: str
 
     @property
+    def bucket_uri(self) -> str:
+        return f"{SCHEME}{self.bucket}"
+
+    @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return f"{self.bucket_uri}/{self.key}"
 
     def __str__(self) -> str:
         return self.uri
 
 
 def is_s3_uri(value: str | Path | None) -> bool:
-    return isinstance(value, str) and value.lower().startswith("s3://")
+    return isinstance(value, str) and value.lower().startswith(SCHEME)
 
 
 def parse_s3_uri(uri: str) -> S3Location:
@@ -30,7 +36,7 @@ def parse_s3_uri(uri: str) -> S3Location:
     hint = "Use MYRUNSTREAK_DB=s3://<bucket>/<key>.duckdb (or a local file path)."
     if not is_s3_uri(uri):
         raise MyRunStreakError(f"not an s3:// URI: {uri!r}", hint)
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len(SCHEME) :].partition("/")
     if not bucket or not key or key.endswith("/"):
         raise MyRunStreakError(f"an s3:// database URI needs a bucket and an object key: {uri!r}", hint)
     # S3 bucket naming rules: 3-63 chars of lower-case letters, digits, dots and hyphens.

@@ -14,12 +14,11 @@ from types import TracebackType
 
 import duckdb
 
+from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 from myrunstreak_pipeline.duckdb_ops.migrations import current_version, migrate
 from myrunstreak_pipeline.duckdb_ops.transactions import transaction as _transaction
-from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import sql_files
-
 
 MEMORY = ":memory:"
 
@@ -33,7 +32,12 @@ def load_httpfs(connection: duckdb.DuckDBPyConnection) -> None:
             "the duckdb-extension-httpfs package is not installed",
             hint=f"pip install duckdb-extension-httpfs=={duckdb.__version__}",
         ) from None
-    path = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
+    path = (
+        Path(duckdb_extension_httpfs.__file__).parent
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / "httpfs.duckdb_extension"
+    )
     if not path.is_file():
         raise MyRunStreakError(
             f"no httpfs extension for DuckDB {duckdb.__version__} in duckdb-extension-httpfs",
@@ -52,16 +56,18 @@ def _local_path(path_or_uri: str | Path) -> str:
             hint="use the storage layer, which downloads the S3 object to a local working copy and publishes it back",
         )
     if "://" in text:
-        raise MyRunStreakError(f"unsupported database location scheme: {text.split('://', 1)[0]}://",
-                               hint="use a local file path or s3://bucket/key.duckdb")
+        raise MyRunStreakError(
+            f"unsupported database location scheme: {text.split('://', 1)[0]}://",
+            hint="use a local file path or s3://bucket/key.duckdb",
+        )
     return str(Path(text).expanduser())
 
 
 class DuckDBManager:
     """Owns one DuckDB connection. Use as a context manager::
 
-        with DuckDBManager("runs.duckdb") as manager:
-            repo = RunRepository(manager.connection)
+    with DuckDBManager("runs.duckdb") as manager:
+        repo = RunRepository(manager.connection)
     """
 
     def __init__(self, path_or_uri: str | Path = MEMORY, *, read_only: bool = False, apply_migrations: bool = True):
@@ -142,7 +148,7 @@ class DuckDBManager:
             self._connection.close()
             self._connection = None
 
-    def __enter__(self) -> "DuckDBManager":
+    def __enter__(self) -> DuckDBManager:
         return self
 
     def __exit__(

@@ -1,34 +1,30 @@
 """RunRepository: bulk, idempotent writes of SmashRun activities into DuckDB, and the queries on them.
 
-Every write goes through one path (``_write_batch``): validate each payload, quarantine the invalid ones, dedupe
-by activity id (latest ``dateUpdatedUTC`` wins), then load with a handful of set-based statements over registered
-Arrow tables, inside one transaction. The seed's single-row methods are thin wrappers over it.
+Every write goes through one path (``_write_batch``): the batch is validated and de-duplicated
+(``validation.py``) and converted to Arrow (``staging.py``), then loaded with a handful of set-based statements
+over the registered Arrow tables, inside one transaction. The seed's single-row methods are thin wrappers over it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
-from pydantic import ValidationError
-from pydantic_core import PydanticSerializationError, to_json
 
 from myrunstreak_pipeline.duckdb_ops import staging
+from myrunstreak_pipeline.duckdb_ops.staging import PayloadKind, StagedBatch, as_staged_batch, stage_activities
 from myrunstreak_pipeline.duckdb_ops.transactions import transaction
+from myrunstreak_pipeline.duckdb_ops.validation import readable_id
 from myrunstreak_pipeline.errors import MyRunStreakError
-from myrunstreak_pipeline.models import Activity, format_validation_error
+from myrunstreak_pipeline.models import Activity
 from myrunstreak_pipeline.settings import DEFAULT_STREAK_MIN_KM, Settings
 from myrunstreak_pipeline.sql import load_sql
 from myrunstreak_pipeline.today import local_today
-
-PayloadKind = Literal["summary", "detail"]
-_KINDS = ("summary", "detail")
 
 
 @dataclass(frozen=True)
@@ -41,144 +37,6 @@ class UpsertResult:
     duplicates: int = 0  # valid payloads superseded by a newer one for the same id in the same batch
     marked_deleted: int = 0  # replace_window: runs flagged deleted upstream
     unknown_enum_values: dict[str, list[str]] = field(default_factory=dict)  # field -> values kept verbatim
-
-
-@dataclass
-class _Batch:
-    """A validated, de-duplicated batch, ready to stage."""
-
-    activities: list[Activity] = field(default_factory=list)
-    payloads: list[str] = field(default_factory=list)  # JSON text as received
-    raw_starts: list[str | None] = field(default_factory=list)  # startDateTimeLocal exactly as received
-    quarantine: list[tuple[str | None, str, str]] = field(default_factory=list)  # (id, payload, reason)
-    duplicates: int = 0
-
-    @property
-    def all_ids(self) -> list[str]:
-        """Ids of every payload in the batch whose id could be read, valid or not."""
-        return [a.activity_id for a in self.activities] + [q[0] for q in self.quarantine if q[0] is not None]
-
-
-def _readable_id(item: Any) -> str | None:
-    if isinstance(item, Mapping):
-        value = item.get("activityId", item.get("activity_id"))
-        if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()[:64]
-    return None
-
-
-def _payload_text(item: Any) -> str:
-    """Best-effort text of an unusable payload, for the quarantine table (which must never lose it)."""
-    try:
-        return json.dumps(item, default=repr, ensure_ascii=False).encode("utf-8").decode("utf-8")
-    except (TypeError, ValueError, UnicodeError, RecursionError):
-        pass
-    try:
-        return json.dumps(item, default=repr, ensure_ascii=True)
-    except (TypeError, ValueError, RecursionError):
-        return repr(item).encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _validate(items: Iterable[Any]) -> _Batch:
-    batch = _Batch()
-    chosen: dict[str, int] = {}  # activity id -> index in batch.activities
-    for item in items:
-        if isinstance(item, Activity):
-            activity = item
-            try:
-                payload = item.model_dump_json(by_alias=True, exclude_none=True)
-            except PydanticSerializationError:
-                batch.quarantine.append((item.activity_id, _payload_text(repr(item)), "payload: not valid UTF-8 text"))
-                continue
-            raw_start = None
-        elif isinstance(item, Mapping):
-            try:
-                # inf_nan_mode: NaN cannot come from the wire; if Python code put one in an unknown key, store null
-                payload = to_json(item, inf_nan_mode="null").decode("utf-8")
-            except (PydanticSerializationError, UnicodeError, ValueError, RecursionError):
-                batch.quarantine.append(
-                    (_readable_id(item), _payload_text(item), "payload: not serialisable as UTF-8 JSON")
-                )
-                continue
-            try:
-                activity = Activity.model_validate(item)
-            except ValidationError as error:
-                batch.quarantine.append((_readable_id(item), payload, format_validation_error(error)))
-                continue
-            raw_start = item.get("startDateTimeLocal")
-            raw_start = raw_start if isinstance(raw_start, str) else None
-        else:
-            batch.quarantine.append((None, _payload_text(item), "payload: must be a JSON object"))
-            continue
-        previous = chosen.get(activity.activity_id)
-        if previous is not None:
-            batch.duplicates += 1
-            older = batch.activities[previous].updated_at_utc
-            newer = activity.updated_at_utc
-            if older is not None and (newer is None or newer < older):
-                continue  # the stored one is newer; on a tie the later payload wins
-            batch.activities[previous], batch.payloads[previous], batch.raw_starts[previous] = (
-                activity, payload, raw_start
-            )
-            continue
-        chosen[activity.activity_id] = len(batch.activities)
-        batch.activities.append(activity)
-        batch.payloads.append(payload)
-        batch.raw_starts.append(raw_start)
-    return batch
-
-
-def _unknown_enum_values(activities: list[Activity]) -> dict[str, list[str]]:
-    found: dict[str, set[str]] = {}
-    for activity in activities:
-        for name, value in activity.unknown_enum_values.items():
-            found.setdefault(name, set()).add(value)
-    return {name: sorted(values) for name, values in sorted(found.items())}
-
-
-@dataclass(frozen=True)
-class StagedBatch:
-    """A validated, de-duplicated batch already converted to Arrow tables.
-
-    Staging is the Python-heavy half of a write (validation, models); applying it is pure DuckDB. Keeping the
-    two apart lets a caller drop the raw dicts and models before the load (peak memory on a 20,000-run
-    backfill) and re-apply the same batch cheaply (S3 compare-and-swap retries).
-    """
-
-    payload_kind: PayloadKind
-    raw: pa.Table  # staged_raw
-    runs: pa.Table  # staged_runs
-    laps: pa.Table | None  # detail batches only
-    recordings: pa.Table | None  # detail batches only
-    present_ids: pa.Table  # every readable id of the batch, valid or quarantined
-    quarantine: list[tuple[str | None, str, str]]  # (id, payload, reason), one per rejected payload
-    duplicates: int
-    unknown_enum_values: dict[str, list[str]]
-
-    @property
-    def loaded(self) -> int:
-        return self.runs.num_rows
-
-
-def stage_activities(
-    items: Iterable[Mapping[str, Any] | Activity], *, payload_kind: PayloadKind = "summary"
-) -> StagedBatch:
-    """Validate, dedupe and convert ``items`` (raw dicts as received, or models) for ``RunRepository``."""
-    _check_kind(payload_kind)
-    batch = _validate(items)
-    activities = batch.activities
-    detail = payload_kind == "detail"
-    return StagedBatch(
-        payload_kind=payload_kind,
-        raw=staging.raw_table(activities, batch.payloads),
-        runs=staging.runs_table(activities, batch.raw_starts),
-        laps=staging.laps_table(activities) if detail else None,
-        recordings=staging.recordings_table(activities) if detail else None,
-        present_ids=staging.ids_table(batch.all_ids),
-        quarantine=batch.quarantine,
-        duplicates=batch.duplicates,
-        unknown_enum_values=_unknown_enum_values(activities),
-    )
 
 
 def _rows_as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -205,7 +63,7 @@ class RunRepository:
         ``payload_kind="detail"`` (full activities) also replaces each activity's laps and recording; a summary
         upsert leaves them, and the stored extended fields, alone. ``items`` may be a ``StagedBatch``.
         """
-        staged = _staged_batch(items, payload_kind)
+        staged = as_staged_batch(items, payload_kind)
         with transaction(self.connection):
             return self._write_batch(staged, fetched_at)
 
@@ -222,7 +80,7 @@ class RunRepository:
         All in one transaction. A payload that fails validation still protects its stored run from deletion."""
         if end_date_exclusive <= start_date:
             raise MyRunStreakError("replace_window: the end date must be after the start date")
-        staged = _staged_batch(items, "summary")
+        staged = as_staged_batch(items, "summary")
         with transaction(self.connection):
             result = self._write_batch(staged, None)
             with self._staged("staged_present_ids", staged.present_ids):
@@ -235,9 +93,10 @@ class RunRepository:
         return UpsertResult(**{**result.__dict__, "marked_deleted": int(marked)})
 
     def _write_batch(self, staged: StagedBatch, fetched_at: datetime | None) -> UpsertResult:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        fetched_at = (fetched_at.astimezone(timezone.utc).replace(tzinfo=None) if fetched_at and fetched_at.tzinfo
-                      else fetched_at) or now
+        now = datetime.now(UTC).replace(tzinfo=None)
+        fetched_at = (
+            fetched_at.astimezone(UTC).replace(tzinfo=None) if fetched_at and fetched_at.tzinfo else fetched_at
+        ) or now
         if staged.quarantine:
             distinct = list(dict.fromkeys(staged.quarantine))  # identical bad payloads: one row
             with self._staged("staged_quarantine", staging.quarantine_table(distinct)):
@@ -253,8 +112,7 @@ class RunRepository:
                 )
             with self._staged("staged_runs", staged.runs):
                 self.connection.execute(
-                    load_sql("queries/repository/merge_runs.sql"),
-                    {"keep_extended": staged.payload_kind == "summary"},
+                    load_sql("queries/repository/merge_runs.sql"), {"keep_extended": staged.payload_kind == "summary"}
                 )
                 if staged.payload_kind == "detail":
                     self._replace_details(staged)
@@ -291,14 +149,14 @@ class RunRepository:
 
     def insert_run(self, activity: Activity | Mapping[str, Any]) -> UpsertResult:
         """Insert a run that is not stored yet (an existing id is an error: use ``upsert_run``)."""
-        activity_id = activity.activity_id if isinstance(activity, Activity) else _readable_id(activity)
+        activity_id = activity.activity_id if isinstance(activity, Activity) else readable_id(activity)
         if activity_id is not None and self._existing_ids([activity_id]):
             raise MyRunStreakError(f"run {activity_id} is already stored", hint="use upsert_run to replace it")
         return self.upsert_activities([activity])
 
     def update_run(self, activity: Activity | Mapping[str, Any]) -> UpsertResult:
         """Replace a stored run (an unknown id is an error: use ``insert_run``)."""
-        activity_id = activity.activity_id if isinstance(activity, Activity) else _readable_id(activity)
+        activity_id = activity.activity_id if isinstance(activity, Activity) else readable_id(activity)
         if activity_id is None or not self._existing_ids([activity_id]):
             raise MyRunStreakError(f"run {activity_id} is not stored", hint="use insert_run or upsert_run")
         return self.upsert_activities([activity])
@@ -366,9 +224,7 @@ class RunRepository:
 
     def count_needing_details(self) -> int:
         """How many runs the detail queue holds (``ids_needing_details`` without fetching the ids)."""
-        row = self.connection.execute(
-            load_sql("queries/repository/ids_needing_details.sql"), {"limit": 1}
-        ).fetchone()
+        row = self.connection.execute(load_sql("queries/repository/ids_needing_details.sql"), {"limit": 1}).fetchone()
         return int(row[1]) if row else 0
 
     def table_counts(self) -> dict[str, int]:
@@ -412,19 +268,6 @@ class RunRepository:
             load_sql("queries/repository/current_streak.sql"), {"today": today, "min_km": threshold}
         ).fetchone()
         return {"days": int(days), "start": start, "end": end, "status": status}
-
-
-def _staged_batch(items: Any, payload_kind: PayloadKind) -> StagedBatch:
-    if isinstance(items, StagedBatch):
-        if items.payload_kind != payload_kind:
-            raise MyRunStreakError(f"a {items.payload_kind} batch cannot be written as {payload_kind}")
-        return items
-    return stage_activities(items, payload_kind=payload_kind)
-
-
-def _check_kind(payload_kind: str) -> None:
-    if payload_kind not in _KINDS:
-        raise MyRunStreakError(f"payload_kind must be one of {', '.join(_KINDS)}")
 
 
 __all__ = ["PayloadKind", "RunRepository", "StagedBatch", "UpsertResult", "stage_activities"]

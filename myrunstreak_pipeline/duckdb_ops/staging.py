@@ -7,15 +7,23 @@ without consulting a session time zone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Literal
 
 import pyarrow as pa
 
+from myrunstreak_pipeline.duckdb_ops.validation import unknown_enum_values, validate_payloads
+from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.models import Activity
 
-# runs columns copied straight from the model field of the same name, with their Arrow types.
-_DIRECT_COLUMNS: list[tuple[str, pa.DataType]] = [
+PayloadKind = Literal["summary", "detail"]
+PAYLOAD_KINDS = ("summary", "detail")
+
+# The `runs` columns copied straight from the model field of the same name, with their Arrow types: the one list
+# of them (merge_runs.sql matches columns by name and derives the rest; a test checks it against the schema).
+RUNS_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("activity_id", pa.string()),
     ("activity_type", pa.string()),
     ("distance_km", pa.float64()),
@@ -75,7 +83,7 @@ _MINUTE = timedelta(minutes=1)
 def runs_table(activities: Sequence[Activity], raw_start_strings: Sequence[str | None]) -> pa.Table:
     """The ``staged_runs`` relation consumed by merge_runs.sql."""
     fields = [activity.__dict__ for activity in activities]
-    columns = {name: pa.array([f[name] for f in fields], type=arrow_type) for name, arrow_type in _DIRECT_COLUMNS}
+    columns = {name: pa.array([f[name] for f in fields], type=arrow_type) for name, arrow_type in RUNS_COLUMNS}
     starts = [f["start_date_time_local"] for f in fields]
     columns["start_date_time_local"] = pa.array([s.replace(tzinfo=None) for s in starts], type=pa.timestamp("us"))
     columns["utc_offset_minutes"] = pa.array([s.utcoffset() // _MINUTE for s in starts], type=pa.int32())
@@ -115,9 +123,7 @@ def recordings_table(activities: Sequence[Activity]) -> pa.Table:
         {
             "activity_id": pa.array([a.activity_id for a in recorded], type=pa.string()),
             "recording_keys": pa.array([a.recording_keys for a in recorded], type=pa.list_(pa.string())),
-            "recording_values": pa.array(
-                [a.recording_values for a in recorded], type=pa.list_(pa.list_(pa.float64()))
-            ),
+            "recording_values": pa.array([a.recording_values for a in recorded], type=pa.list_(pa.list_(pa.float64()))),
             "pause_indexes": pa.array([a.pause_indexes for a in recorded], type=pa.list_(pa.int32())),
             "sample_count": pa.array([a.sample_count for a in recorded], type=pa.int32()),
         }
@@ -137,13 +143,68 @@ def quarantine_table(rows: Sequence[tuple[str | None, str, str]]) -> pa.Table:
 
 def key_value_table(mapping: dict[str, str]) -> pa.Table:
     return pa.table(
-        {
-            "key": pa.array(list(mapping), type=pa.string()),
-            "value": pa.array(list(mapping.values()), type=pa.string()),
-        }
+        {"key": pa.array(list(mapping), type=pa.string()), "value": pa.array(list(mapping.values()), type=pa.string())}
     )
 
 
 def ids_table(activity_ids: Sequence[str]) -> pa.Table:
     """A one-column ``activity_id`` relation, for set-based joins against a batch's ids."""
     return pa.table({"activity_id": pa.array(list(activity_ids), type=pa.string())})
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    """A validated, de-duplicated batch already converted to Arrow tables.
+
+    Staging is the Python-heavy half of a write (validation, models); applying it is pure DuckDB. Keeping the
+    two apart lets a caller drop the raw dicts and models before the load (peak memory on a 20,000-run
+    backfill) and re-apply the same batch cheaply (S3 compare-and-swap retries).
+    """
+
+    payload_kind: PayloadKind
+    raw: pa.Table  # staged_raw
+    runs: pa.Table  # staged_runs
+    laps: pa.Table | None  # detail batches only
+    recordings: pa.Table | None  # detail batches only
+    present_ids: pa.Table  # every readable id of the batch, valid or quarantined
+    quarantine: list[tuple[str | None, str, str]]  # (id, payload, reason), one per rejected payload
+    duplicates: int
+    unknown_enum_values: dict[str, list[str]]
+
+    @property
+    def loaded(self) -> int:
+        return self.runs.num_rows
+
+
+def stage_activities(
+    items: Iterable[Mapping[str, Any] | Activity], *, payload_kind: PayloadKind = "summary"
+) -> StagedBatch:
+    """Validate, dedupe and convert ``items`` (raw dicts as received, or models) for ``RunRepository``."""
+    _check_kind(payload_kind)
+    batch = validate_payloads(items)
+    activities = batch.activities
+    detail = payload_kind == "detail"
+    return StagedBatch(
+        payload_kind=payload_kind,
+        raw=raw_table(activities, batch.payloads),
+        runs=runs_table(activities, batch.raw_starts),
+        laps=laps_table(activities) if detail else None,
+        recordings=recordings_table(activities) if detail else None,
+        present_ids=ids_table(batch.all_ids),
+        quarantine=batch.quarantine,
+        duplicates=batch.duplicates,
+        unknown_enum_values=unknown_enum_values(activities),
+    )
+
+
+def as_staged_batch(items: Any, payload_kind: PayloadKind) -> StagedBatch:
+    if isinstance(items, StagedBatch):
+        if items.payload_kind != payload_kind:
+            raise MyRunStreakError(f"a {items.payload_kind} batch cannot be written as {payload_kind}")
+        return items
+    return stage_activities(items, payload_kind=payload_kind)
+
+
+def _check_kind(payload_kind: str) -> None:
+    if payload_kind not in PAYLOAD_KINDS:
+        raise MyRunStreakError(f"payload_kind must be one of {', '.join(PAYLOAD_KINDS)}")

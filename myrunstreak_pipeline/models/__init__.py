@@ -1,5 +1,7 @@
 """Pydantic v2 models of SmashRun payloads (plain Python: no Dagster, no database)."""
 
+from __future__ import annotations
+
 from myrunstreak_pipeline.models.activity import Activity, ActivityBrief
 from myrunstreak_pipeline.models.enums import ActivityType, DeviceType, HowFelt, LapType, Terrain, WeatherType
 from myrunstreak_pipeline.models.fields import format_validation_error

@@ -1,4 +1,4 @@
-"""The SmashRun activity, faithful to real payloads (smashrun-api.md §5): summary, extended and detail keys.
+"""The SmashRun activity, faithful to real payloads: summary, extended and detail keys.
 
 Units follow SmashRun: distance km, duration s (moving time), temperatures °C, wind km/h. Field names carry the
 unit where SmashRun's key does not (``distance`` -> ``distance_km``), matching the ``runs`` table columns.
@@ -25,7 +25,7 @@ from myrunstreak_pipeline.models.fields import (
 from myrunstreak_pipeline.models.nested import HeartRateRecovery, Lap, Song
 
 MIN_PACE_MIN_PER_KM = 1.5  # 1:30 min/km: faster than any human over more than 1 km
-MIN_YEAR, MAX_YEAR = 1900, 2100  # plausible run dates; also keeps every UTC conversion in range
+MIN_YEAR, MAX_YEAR = (1900, 2100)  # plausible run dates; also keeps every UTC conversion in range
 NO_FIX = -1.0  # SmashRun's latitude/longitude sentinel for "no GPS fix" in recordings
 _NO_FIX_KEYS = frozenset({"latitude", "longitude"})
 
@@ -37,7 +37,10 @@ def _opt(alias: str, **constraints: Any) -> Any:
 
 
 class Activity(BaseModel):
-    """One SmashRun activity. Required: ``activityId``, ``startDateTimeLocal`` (with offset), ``distance``, ``duration``."""
+    """One SmashRun activity.
+
+    Required: ``activityId``, ``startDateTimeLocal`` (with offset), ``distance``, ``duration``.
+    """
 
     model_config = PAYLOAD_CONFIG
 
@@ -113,7 +116,7 @@ class Activity(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Activity":
+    def _consistent(self) -> Activity:
         duration, distance = self.duration_seconds, self.distance_km
         if duration > 0 and distance > 1 and duration / 60.0 / distance < MIN_PACE_MIN_PER_KM:
             raise PydanticCustomError(

@@ -8,7 +8,7 @@ an unknown value is reported (``unknown_enum_values``), never a reason to reject
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, TypeVar, Union
+from typing import Annotated, TypeVar
 
 from pydantic import Field
 
@@ -72,6 +72,6 @@ E = TypeVar("E", bound=StrEnum)
 
 # Known value -> the member (tried first); anything else -> the string as sent. Values are matched exactly
 # (``Unstoppable`` stays a string) so the model dumps back exactly what SmashRun sent.
-Open = Annotated[Union[E, str], Field(union_mode="left_to_right")]
+Open = Annotated[E | str, Field(union_mode="left_to_right")]
 
 __all__ = ["ActivityType", "DeviceType", "HowFelt", "LapType", "Open", "Terrain", "WeatherType"]

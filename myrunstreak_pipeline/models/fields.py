@@ -1,22 +1,15 @@
 """Reusable field types for SmashRun payloads (shared by activity.py and nested.py).
 
 Each type validates what real payloads send and serializes back to the same JSON shape, so
-``model_dump(by_alias=True, exclude_none=True)`` returns the payload SmashRun sent (see smashrun-api.md §5, §10 D).
+``model_dump(by_alias=True, exclude_none=True)`` returns the payload SmashRun sent.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import (
-    AwareDatetime,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    ValidationError,
-)
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
 
 # Shared model configuration: camelCase aliases in, snake_case names in Python; errors never echo input.
 PAYLOAD_CONFIG = ConfigDict(
@@ -57,7 +50,7 @@ def _utc_naive(value: Any) -> Any:
             return value  # let pydantic report it as an invalid datetime
     if value.tzinfo is not None:
         try:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         except OverflowError:
             raise ValueError("date-time out of range") from None
     return value
@@ -73,9 +66,7 @@ def format_utc(value: datetime) -> str:
 
 # UTC timestamp without offset (dateCreatedUTC, dateUpdatedUTC, syncDateTimeUTC); stored naive, in UTC.
 UtcTimestamp = Annotated[
-    datetime,
-    BeforeValidator(_utc_naive),
-    PlainSerializer(format_utc, return_type=str, when_used="unless-none"),
+    datetime, BeforeValidator(_utc_naive), PlainSerializer(format_utc, return_type=str, when_used="unless-none")
 ]
 
 # Local wall-clock time WITH its UTC offset (startDateTimeLocal); serialized back as "…T09:12:00-05:00".
@@ -103,6 +94,28 @@ def _activity_id(value: Any) -> Any:
 
 
 ActivityId = Annotated[str, BeforeValidator(_activity_id), Field(max_length=64)]
+
+
+def updated_epoch(item: Any, key: str = "dateUpdatedUTC") -> float | None:
+    """``item[key]`` (a SmashRun UTC timestamp: naive UTC, 0-3 fractional digits) as epoch seconds, or None when
+    ``item`` is not a dict or the value is missing or unreadable. The sync cursor and the sandbox's
+    ``fromDateUTC`` filter both read ``dateUpdatedUTC`` through this."""
+    value = item.get(key) if isinstance(item, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def max_updated_epoch(items: list[Any]) -> float | None:
+    """The newest readable ``dateUpdatedUTC`` among ``items`` as epoch seconds, or None when there is none."""
+    stamps = [stamp for stamp in map(updated_epoch, items) if stamp is not None]
+    return max(stamps) if stamps else None
 
 
 def format_validation_error(error: ValidationError, *, max_errors: int = 10) -> str:

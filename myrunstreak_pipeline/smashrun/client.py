@@ -1,44 +1,45 @@
 """The SmashRun API client: listing, incremental and windowed syncs, id reconciliation, budgeted details.
 
-Every list/detail response is validated item by item through the Pydantic models; valid items are
-returned as the *raw dicts received* (the loader lands raw payloads), invalid ones come back as
-``(raw_item, reason)`` rejects - never silently dropped. Transport policy (reliability-guide §3.5):
-urllib3 ``Retry`` mounted on the session retries 429/500/502/503/504, connection errors and read timeouts
-with capped exponential backoff + jitter and honours ``Retry-After`` (a Retry-After longer than the cap is
-not slept through: the call fails with ``SmashRunRateLimitedError``); a 401 forces one token refresh and
-one retry; 400/403/404 fail fast. The token travels only in the ``Authorization: Bearer`` header.
+Listings and details are validated item by item (``results``). Transport: the session retries per
+``retry.RetryPolicy``; a 401 forces one token refresh and one retry; other 4xx fail fast (``errors``). The
+token travels only in the ``Authorization: Bearer`` header.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
-import time
 import urllib.parse
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 import requests
 from oauthlib.oauth2 import OAuth2Error
-from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
-from urllib3.util.retry import Retry
 
 from myrunstreak_pipeline.errors import MyRunStreakError
-from myrunstreak_pipeline.models import Activity, ActivityBrief, format_validation_error
 from myrunstreak_pipeline.settings import Settings
+from myrunstreak_pipeline.smashrun.credentials import credentials_from_settings
+from myrunstreak_pipeline.smashrun.errors import (
+    InvalidActivityError,
+    SmashRunAuthError,
+    SmashRunBadResponseError,
+    SmashRunNotFoundError,
+    SmashRunRateLimitedError,
+    SmashRunUnavailableError,
+    raise_for_status,
+)
 from myrunstreak_pipeline.smashrun.oauth import (
     REAUTH_HINT,
     AppToken,
     RedactingOAuth2Session,
-    TokenFile,
     UserToken,
     quiet_secret_logging,
     require_secure_transport,
 )
+from myrunstreak_pipeline.smashrun.results import DetailBatch, FetchResult, validate_items, validation_reason
+from myrunstreak_pipeline.smashrun.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -58,139 +59,6 @@ MAX_PAGE_SIZE = 100  # SmashRun's reported maximum `count`
 ORDER_SLACK_DAYS = 2
 
 
-# ----------------------------------------------------------------------------------------------- errors
-
-
-class SmashRunError(MyRunStreakError):
-    """A failed SmashRun call. Carries ``status`` (None when no HTTP response) and ``path`` (no query, no token)."""
-
-    def __init__(self, message: str, status: int | None = None, path: str | None = None, hint: str | None = None):
-        super().__init__(message, hint)
-        self.status = status
-        self.path = path
-
-
-class SmashRunAuthError(SmashRunError):
-    """401 that a refresh could not fix, or a user-level token that cannot be refreshed."""
-
-
-class SmashRunNotFoundError(SmashRunError):
-    """404: the activity (or resource) does not exist - e.g. deleted upstream."""
-
-
-class SmashRunRateLimitedError(SmashRunError):
-    """429 still returned after the retries, or a Retry-After longer than the configured cap."""
-
-    def __init__(self, message: str, retry_after: float | None = None, **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-class SmashRunUnavailableError(SmashRunError):
-    """No usable answer: connection errors/timeouts or 5xx after the retries."""
-
-
-class SmashRunBadResponseError(SmashRunError):
-    """The server answered 2xx with something that is not the JSON shape expected."""
-
-
-class InvalidActivityError(SmashRunError):
-    """A detail payload that failed model validation. ``payload`` is the raw dict, ``reason`` has no values."""
-
-    def __init__(self, message: str, payload: Any, reason: str, **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.payload = payload
-        self.reason = reason
-
-
-# ---------------------------------------------------------------------------------------------- results
-
-
-@dataclass
-class FetchResult:
-    activities: list[dict[str, Any]] = field(default_factory=list)  # valid raw dicts, exactly as received
-    rejects: list[tuple[Any, str]] = field(default_factory=list)  # (raw item, reason without input values)
-    requests_used: int = 0
-
-
-@dataclass
-class DetailBatch:
-    fetched: list[dict[str, Any]] = field(default_factory=list)  # valid full activities, raw
-    rejects: list[tuple[Any, str]] = field(default_factory=list)
-    remaining_ids: list[str] = field(default_factory=list)  # not attempted: pass them to the next call
-    requests_used: int = 0
-    missing: list[str] = field(default_factory=list)  # 404: deleted upstream since they were listed
-    stopped_by: str | None = None  # None (all done), "budget" or "rate_limit"
-
-
-def deleted_ids(stored_ids: Iterable[Any], upstream_ids: Iterable[Any]) -> set[str]:
-    """Ids stored locally that SmashRun no longer lists (flagged deleted upstream)."""
-    return {str(i) for i in stored_ids} - {str(i) for i in upstream_ids}
-
-
-# ---------------------------------------------------------------------------------------------- retries
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Transport retry settings. Worst-case wait ~ status * max(backoff_max, retry_after_max)."""
-
-    status: int = 4  # retries on 429/500/502/503/504
-    connect: int = 3
-    read: int = 3
-    backoff_factor: float = 1.0  # sleeps backoff_factor * 2**(n-1) (+ jitter), capped at backoff_max
-    backoff_max: float = 60.0
-    backoff_jitter: float = 1.0
-    retry_after_max: int = 120  # a longer Retry-After is not waited for: SmashRunRateLimitedError
-    timeout: tuple[float, float] = (10.0, 120.0)  # (connect, read) seconds
-
-    def build(self) -> Retry:
-        return _CappedRetry(
-            total=self.status + self.connect + self.read,
-            status=self.status,
-            connect=self.connect,
-            read=self.read,
-            other=0,
-            redirect=0,
-            status_forcelist={429, 500, 502, 503, 504},
-            allowed_methods={"GET"},  # the token POST is never blindly retried
-            backoff_factor=self.backoff_factor,
-            backoff_max=self.backoff_max,
-            backoff_jitter=self.backoff_jitter,
-            retry_after_max=self.retry_after_max,
-            respect_retry_after_header=True,
-            raise_on_status=False,  # hand back the last response; we turn it into a clear error
-        )
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-class _CappedRetry(Retry):
-    """urllib3 ``Retry`` that gives up at once (instead of sleeping a capped, too-short time) when the
-    server's Retry-After exceeds ``retry_after_max`` - e.g. an exhausted hourly quota."""
-
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # type: ignore[no-untyped-def, override]
-        if response is not None and self.respect_retry_after_header:
-            wait = _retry_after_seconds(response.headers.get("Retry-After"))
-            if wait is not None and wait > self.retry_after_max:
-                raise MaxRetryError(_pool, url or "", None)  # with raise_on_status=False: response returned
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-
-# ----------------------------------------------------------------------------------------------- client
-
-
 def _local_date(item: Any) -> str | None:
     """The run's local calendar date: the first 10 chars of ``startDateTimeLocal`` (never converted)."""
     value = item.get("startDateTimeLocal") if isinstance(item, dict) else None
@@ -201,19 +69,6 @@ def _local_date(item: Any) -> str | None:
             return None
         return value[:10]
     return None
-
-
-def credentials_from_settings(settings: Settings) -> UserToken | AppToken:
-    """SMASHRUN_ACCESS_TOKEN (user-level) wins when set; otherwise client id/secret + the token file."""
-    if settings.access_token:
-        return UserToken(settings.access_token)
-    if settings.client_id and settings.client_secret:
-        return AppToken(settings.client_id, settings.client_secret, TokenFile(settings.token_file), settings.auth_base)
-    raise MyRunStreakError(
-        "no SmashRun credentials configured",
-        hint="set SMASHRUN_ACCESS_TOKEN (a user-level token), or SMASHRUN_CLIENT_ID + SMASHRUN_CLIENT_SECRET "
-        "and run `myrunstreak auth` to create SMASHRUN_TOKEN_FILE",
-    )
 
 
 class SmashRunClient:
@@ -248,7 +103,7 @@ class SmashRunClient:
         self._session.hooks["response"].append(self._count_response)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> "SmashRunClient":
+    def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> SmashRunClient:
         if settings is None:
             settings = Settings.from_env()
         return cls(settings.api_base, credentials_from_settings(settings), **kwargs)
@@ -256,10 +111,10 @@ class SmashRunClient:
     def __repr__(self) -> str:
         return f"SmashRunClient(api_base={self.api_base!r}, auth={self._auth!r})"
 
-    def __enter__(self) -> "SmashRunClient":
+    def __enter__(self) -> SmashRunClient:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -276,7 +131,7 @@ class SmashRunClient:
         """The whole history in ONE unpaged request (what SmashRun asks exhaustive syncs to do)."""
         start = self._request_count
         items = self._get_list(self._style_path(style), None)
-        result = self._validate_items(items, style)
+        result = validate_items(items, style)
         result.requests_used = self._request_count - start
         return result
 
@@ -306,7 +161,12 @@ class SmashRunClient:
             if page == 0 and self._pages_needed(batch, read_until) > self.max_window_pages:
                 break
         if not complete:
-            log.info("window %s..%s needs more than %d pages; one unpaged listing instead", start_s, end_s, self.max_window_pages)
+            log.info(
+                "window %s..%s needs more than %d pages; one unpaged listing instead",
+                start_s,
+                end_s,
+                self.max_window_pages,
+            )
             items = self._get_list(path, None)
 
         in_window = []
@@ -321,11 +181,13 @@ class SmashRunClient:
                     continue
                 seen.add(key)
             in_window.append(item)
-        result = self._validate_items(in_window, style)
+        result = validate_items(in_window, style)
         result.requests_used = self._request_count - first
         return result
 
-    def list_updated_since(self, epoch_seconds: float, style: str = "extended", margin_seconds: float = 3600) -> FetchResult:
+    def list_updated_since(
+        self, epoch_seconds: float, style: str = "extended", margin_seconds: float = 3600
+    ) -> FetchResult:
         """New or updated activities since ``epoch_seconds - margin_seconds`` (``fromDateUTC``; one request).
 
         SmashRun filters on update time, so this catches edits of old runs and late imports.
@@ -333,7 +195,7 @@ class SmashRunClient:
         start = self._request_count
         since = max(0, int(math.floor(epoch_seconds - margin_seconds)))
         items = self._get_list(self._style_path(style), {"fromDateUTC": since})
-        result = self._validate_items(items, style)
+        result = validate_items(items, style)
         result.requests_used = self._request_count - start
         return result
 
@@ -362,10 +224,14 @@ class SmashRunClient:
             raise SmashRunBadResponseError(
                 f"SmashRun returned a {type(payload).__name__} instead of an activity object", status=200, path=path
             )
-        reason = _validation_reason(payload, "full")
+        reason = validation_reason(payload, "full")
         if reason is not None:
             raise InvalidActivityError(
-                f"activity {activity_id} failed validation: {reason}", payload=payload, reason=reason, status=200, path=path
+                f"activity {activity_id} failed validation: {reason}",
+                payload=payload,
+                reason=reason,
+                status=200,
+                path=path,
             )
         return payload
 
@@ -413,7 +279,7 @@ class SmashRunClient:
 
     def _pages_needed(self, newest_first_page: list[Any], start: date) -> float:
         """Estimate pages to reach ``start`` from the date span one full page covered."""
-        newest, oldest = _local_date(newest_first_page[0]), _local_date(newest_first_page[-1])
+        newest, oldest = (_local_date(newest_first_page[0]), _local_date(newest_first_page[-1]))
         if newest is None or oldest is None:
             return 1.0  # cannot tell; keep paging
         span = max(1, (date.fromisoformat(newest) - date.fromisoformat(oldest)).days)
@@ -470,7 +336,7 @@ class SmashRunClient:
                     path=path,
                     hint="the authorization may have been revoked: run `myrunstreak auth`",
                 )
-        self._raise_for_status(response, path)
+        raise_for_status(response, path)
         try:
             return response.json()
         except ValueError:
@@ -498,53 +364,3 @@ class SmashRunClient:
             hint="SMASHRUN_ACCESS_TOKEN cannot be refreshed: get a new one from the SmashRun API explorer, or set "
             "SMASHRUN_CLIENT_ID + SMASHRUN_CLIENT_SECRET and run `myrunstreak auth`",
         )
-
-    @staticmethod
-    def _raise_for_status(response: requests.Response, path: str) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        if status == 404:
-            raise SmashRunNotFoundError(f"SmashRun has no {path} (HTTP 404)", status=status, path=path)
-        if status == 429:
-            wait = _retry_after_seconds(response.headers.get("Retry-After"))
-            after = f"; retry after {wait:.0f} s" if wait is not None else ""
-            raise SmashRunRateLimitedError(
-                f"SmashRun rate limit hit for {path} (HTTP 429{after})",
-                retry_after=wait,
-                status=status,
-                path=path,
-                hint="SmashRun allows about 250 requests per hour; the next run resumes where this one stopped",
-            )
-        if status >= 500:
-            raise SmashRunUnavailableError(
-                f"SmashRun failed with HTTP {status} for {path} (after retries)", status=status, path=path
-            )
-        hint = "the app may lack the read_activity scope: run `myrunstreak auth`" if status == 403 else None
-        raise SmashRunError(f"SmashRun refused {path} (HTTP {status})", status=status, path=path, hint=hint)
-
-    @staticmethod
-    def _validate_items(items: list[Any], style: str) -> FetchResult:
-        result = FetchResult()
-        for item in items:
-            reason = _validation_reason(item, style)
-            if reason is None:
-                result.activities.append(item)
-            else:
-                result.rejects.append((item, reason))
-        return result
-
-
-# ------------------------------------------------------------------------------------------- validation
-
-
-def _validation_reason(item: Any, style: str) -> str | None:
-    """None when ``item`` validates, else a reason with field paths and messages but no input values."""
-    if not isinstance(item, dict):
-        return f"expected a JSON object, got {type(item).__name__}"
-    model = ActivityBrief if style == "briefs" else Activity
-    try:
-        model.model_validate(item)
-    except ValidationError as error:
-        return format_validation_error(error)
-    return None

@@ -1,6 +1,6 @@
-"""SmashRun OAuth2: the token file, the two kinds of credentials, and the authorization-code flow.
+"""SmashRun OAuth2: the token file and the two kinds of credentials (the code flow is in ``code_flow``).
 
-Two credential kinds (smashrun-api.md §2):
+Two credential kinds:
 
 * ``UserToken`` - a user-level token from ``SMASHRUN_ACCESS_TOKEN``. It cannot be refreshed; a 401 means
   the user must fetch a new one.
@@ -16,7 +16,6 @@ WARNING by ``quiet_secret_logging``.
 
 from __future__ import annotations
 
-import http.server
 import ipaddress
 import json
 import logging
@@ -25,8 +24,9 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from oauthlib.oauth2 import OAuth2Error
 from requests_oauthlib import OAuth2Session
@@ -35,8 +35,6 @@ from myrunstreak_pipeline.errors import MyRunStreakError
 
 log = logging.getLogger(__name__)
 
-SCOPE = ["read_activity"]  # least privilege: the pipeline only reads
-AUTHORIZE_PATH = "/oauth2/authenticate"
 TOKEN_PATH = "/oauth2/token"
 USER_LEVEL_CLIENT_ID = "client"  # SmashRun's client id for user-level (explorer) tokens
 # Refresh when less than this share of the token's lifetime remains (half-life), or less than this many
@@ -50,7 +48,7 @@ _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
 def quiet_secret_logging() -> None:
-    """Pin the loggers that print tokens/bodies at DEBUG to WARNING (reliability-guide §3.3)."""
+    """Pin the loggers that print tokens/bodies at DEBUG to WARNING, so a DEBUG root logger cannot leak them."""
     for name in _SECRET_LOGGERS:
         logger = logging.getLogger(name)
         if logger.level < logging.WARNING:  # NOTSET (0) too: it would inherit a DEBUG root
@@ -68,11 +66,7 @@ def is_loopback_url(url: str) -> bool:
 
 
 def require_secure_transport(*urls: str) -> None:
-    """Refuse plain HTTP except to a loopback host (the sandbox), where nothing leaves the machine.
-
-    oauthlib refuses every ``http://`` URL unless OAUTHLIB_INSECURE_TRANSPORT is set; we set it only once
-    every configured URL has been checked to be HTTPS or loopback.
-    """
+    """Refuse plain HTTP except to a loopback host (the sandbox), where nothing leaves the machine."""
     insecure = [u for u in urls if not u.lower().startswith("https://")]
     for url in insecure:
         if not is_loopback_url(url):
@@ -83,6 +77,8 @@ def require_secure_transport(*urls: str) -> None:
                 "127.0.0.1 / localhost, e.g. the sandbox)",
             )
     if insecure:
+        # oauthlib refuses every http:// URL and takes its opt-out only from the environment (no parameter), so
+        # this writes it - and only once every URL above has been checked to be HTTPS or loopback.
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 
@@ -108,8 +104,8 @@ class RedactingOAuth2Session(OAuth2Session):
 def with_expiry(token: dict[str, Any], now: float) -> Token:
     """Copy ``token`` adding the absolute ``expires_at`` (and ``obtained_at``) it needs to survive a reload.
 
-    oauthlib decides expiry from ``expires_at``; a stored token with only ``expires_in`` looks fresh after
-    every reload (requests-oauthlib #516).
+    oauthlib decides expiry from ``expires_at``; a stored token with only ``expires_in`` would look fresh
+    after every reload.
     """
     out = Token(token)
     if out.get("expires_at") is None and out.get("expires_in") is not None:
@@ -288,104 +284,3 @@ class AppToken:
         self.store.save(token)
         self._token = token
         return token
-
-
-# --------------------------------------------------------------------------- authorization-code flow
-
-
-class _CallbackServer(http.server.HTTPServer):
-    result: dict[str, str] | None = None
-
-
-class _CallbackHandler(http.server.BaseHTTPRequestHandler):
-    server: _CallbackServer
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        parsed = urllib.parse.urlsplit(self.path)
-        if parsed.path != "/callback":
-            self.send_error(404)
-            return
-        params = dict(urllib.parse.parse_qsl(parsed.query))
-        self.server.result = params
-        ok = "code" in params and "error" not in params
-        body = (
-            b"<html><head><title>myrunstreak</title></head><body>"
-            + (b"Authorized. You can close this tab." if ok else b"Authorization failed; see the terminal.")
-            + b"</body></html>"
-        )
-        self.send_response(200 if ok else 400)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # the default logs the request line, which contains the authorization code
-
-
-def authorize(
-    client_id: str,
-    client_secret: str,
-    auth_base: str,
-    store: TokenFile,
-    open_url: Callable[[str], Any] | None = None,
-    timeout: float = 300.0,
-    host: str = "127.0.0.1",
-    port: int = 0,
-) -> Token:
-    """Run the authorization-code flow with a one-shot loopback redirect listener and store the token.
-
-    ``open_url(url)`` is called with the authorize URL (a browser opener in the CLI; tests follow it with
-    plain HTTP). Waits at most ``timeout`` seconds for the redirect.
-    """
-    quiet_secret_logging()
-    auth_base = auth_base.rstrip("/")
-    require_secure_transport(auth_base)
-    server = _CallbackServer((host, port), _CallbackHandler)
-    server.timeout = 0.2
-    redirect_uri = f"http://{host}:{server.server_address[1]}/callback"
-    session = RedactingOAuth2Session(client_id, redirect_uri=redirect_uri, scope=SCOPE)
-    url, state = session.authorization_url(auth_base + AUTHORIZE_PATH)
-
-    stop = threading.Event()
-
-    def serve() -> None:
-        deadline = time.monotonic() + timeout
-        while server.result is None and not stop.is_set() and time.monotonic() < deadline:
-            server.handle_request()
-
-    thread = threading.Thread(target=serve, name="oauth-callback", daemon=True)
-    thread.start()
-    try:
-        if open_url is not None:
-            open_url(url)
-        thread.join(timeout + 1.0)
-    finally:
-        stop.set()
-        thread.join(2.0)
-        server.server_close()
-
-    params = server.result
-    if params is None:
-        raise MyRunStreakError(
-            f"no authorization arrived within {timeout:.0f} s", hint="open the printed URL in a browser and approve"
-        )
-    if "error" in params:
-        raise MyRunStreakError(f"SmashRun denied the authorization ({params['error']})")
-    if params.get("state") != state:
-        raise MyRunStreakError("the authorization redirect carried the wrong state; try again")
-    if not params.get("code"):
-        raise MyRunStreakError("the authorization redirect carried no code; try again")
-    try:
-        token = session.fetch_token(
-            auth_base + TOKEN_PATH,
-            code=params["code"],
-            client_secret=client_secret,
-            include_client_id=True,  # SmashRun takes the client credentials in the form body
-            timeout=(10, 60),
-        )
-    except OAuth2Error as error:
-        raise MyRunStreakError(f"SmashRun refused the authorization code ({error.error})", hint=REAUTH_HINT) from None
-    token = with_expiry(token, time.time())
-    store.save(token)
-    return token

@@ -10,32 +10,33 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
+import duckdb
+
+from myrunstreak_pipeline.duckdb_ops import RunRepository
 from myrunstreak_pipeline.errors import MyRunStreakError
-from myrunstreak_pipeline.smashrun.client import deleted_ids
+from myrunstreak_pipeline.models.fields import max_updated_epoch, updated_epoch
+from myrunstreak_pipeline.smashrun.client import SmashRunClient
+from myrunstreak_pipeline.smashrun.results import deleted_ids
 
 CURSOR_KEY = "summaries.updated_since"  # sync_state: epoch seconds of the newest dateUpdatedUTC fully loaded
 
 
-def updated_epoch(item: Any) -> float | None:
-    """``dateUpdatedUTC`` (naive UTC, 0-3 fractional digits) as epoch seconds, or None when unreadable."""
-    value = item.get("dateUpdatedUTC") if isinstance(item, dict) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.timestamp()
+class ReadableDatabase(Protocol):
+    """An open database: a ``DuckDBManager``, or the read-only attachment of an ``s3://`` database."""
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection: ...
 
 
-def max_updated_epoch(items: list[Any]) -> float | None:
-    stamps = [stamp for stamp in map(updated_epoch, items) if stamp is not None]
-    return max(stamps) if stamps else None
+class RunStorage(Protocol):
+    """Where the runs are stored (``defs.resources.DuckDBStorage``, kept duck-typed so this module needs no
+    Dagster): ``reader()`` opens it read-only and raises ``MyRunStreakError`` when it is missing or busy."""
+
+    def reader(self) -> AbstractContextManager[ReadableDatabase]: ...
 
 
 def year_key(day: dt.date | str) -> str:
@@ -67,10 +68,8 @@ class ChangePlan:
         return ":".join(parts)
 
 
-def stored_cursor(storage) -> float | None:
+def stored_cursor(storage: RunStorage) -> float | None:
     """The "updated since" cursor stored with the data, or None (no database yet, none stored, or busy)."""
-    from myrunstreak_pipeline.duckdb_ops import RunRepository
-
     try:
         with storage.reader() as db:
             value = RunRepository(db.connection).get_sync_state(CURSOR_KEY)
@@ -79,12 +78,10 @@ def stored_cursor(storage) -> float | None:
     return float(value) if value else None
 
 
-def plan_changes(client, storage, since_epoch: float) -> ChangePlan:
+def plan_changes(client: SmashRunClient, storage: RunStorage, since_epoch: float) -> ChangePlan:
     """What changed since ``since_epoch``: listed activities that are new or newer than the stored copy,
     and stored live runs that SmashRun no longer lists. When a writer holds the database, the stored runs
     cannot be read: every listed activity then counts as changed and the reconciliation waits (``note``)."""
-    from myrunstreak_pipeline.duckdb_ops import RunRepository
-
     plan = ChangePlan()
     before = client.request_count
     updated = client.list_updated_since(since_epoch)

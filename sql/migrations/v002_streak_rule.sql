@@ -3,10 +3,10 @@
 -- from MYRUNSTREAK_STREAK_MIN_KM / MYRUNSTREAK_STREAK_MODE via analytics.set_streak_rule().
 
 CREATE TABLE IF NOT EXISTS streak_rule (
-    id          INTEGER PRIMARY KEY DEFAULT 1 CHECK (id = 1),          -- one row only
-    min_km      DOUBLE NOT NULL CHECK (min_km > 0 AND isfinite(min_km)),
-    mode        VARCHAR NOT NULL CHECK (mode IN ('sum', 'strict')),
-    updated_at  TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP
+    id         INTEGER PRIMARY KEY DEFAULT 1 CHECK (id = 1),  -- one row only
+    min_km     DOUBLE NOT NULL CHECK (min_km > 0 AND isfinite(min_km)),
+    mode       VARCHAR NOT NULL CHECK (mode IN ('sum', 'strict')),
+    updated_at TIMESTAMP NOT NULL DEFAULT now()::TIMESTAMP
 );
 
 -- Default: one international mile (1,609.344 m, exact), summed over the local day (SRI/USRSA wording).

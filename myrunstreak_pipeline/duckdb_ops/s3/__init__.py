@@ -4,19 +4,18 @@
 
 - writers: ``S3DatabasePublisher(client, parse_s3_uri(uri), run_id=…).run(apply)`` downloads the object with
   its ETag, runs the idempotent ``apply(local_path)``, checkpoints and sanity-checks the copy, and publishes
-  it with a conditional put, re-applying on conflicts (``publisher``);
+  it with a conditional put, re-applying on conflicts (``publisher``); the Dagster resource's run-scoped,
+  download-once variant is ``run_cache``;
 - readers: ``open_read_only(uri_or_path)`` / ``ReadOnlyS3Database`` attach the object read-only over httpfs
   (``reader``);
-- shared basics: locations (``duckdb_ops.location``), clients, credentials and error mapping (``common``).
+- shared basics: locations (``duckdb_ops.location``), clients, credentials, the HEAD and error mapping
+  (``common``).
 """
 
-from myrunstreak_pipeline.duckdb_ops.s3.common import (
-    S3Credentials,
-    S3Location,
-    is_s3_uri,
-    make_s3_client,
-    parse_s3_uri,
-)
+from __future__ import annotations
+
+from myrunstreak_pipeline.duckdb_ops.location import S3Location, is_s3_uri, parse_s3_uri
+from myrunstreak_pipeline.duckdb_ops.s3.common import S3Credentials, make_s3_client
 from myrunstreak_pipeline.duckdb_ops.s3.publisher import (
     ConflictError,
     PublishResult,

@@ -1,19 +1,14 @@
-"""S3 basics shared by the database publisher and the readers: locations, clients, credentials, errors."""
+"""S3 basics shared by the database publisher and the readers: clients, credentials, the HEAD, error mapping."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import (
-    ClientError,
-    HTTPClientError,
-    NoCredentialsError,
-    PartialCredentialsError,
-)
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError, PartialCredentialsError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from myrunstreak_pipeline.duckdb_ops.location import S3Location, is_s3_uri, parse_s3_uri
+from myrunstreak_pipeline.duckdb_ops.location import S3Location
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.settings import Settings
 
@@ -31,15 +26,22 @@ PERMISSIONS_HINT = (
 RESTORE_HINT = "Restore a previous object version (the bucket should be versioned) or fix MYRUNSTREAK_DB."
 
 
-
-
 def resolve_endpoint_url(endpoint_url: str | None) -> str | None:
-    """The explicit endpoint, else MYRUNSTREAK_S3_ENDPOINT_URL, else None (AWS itself)."""
+    """The explicit endpoint, else the settings' ``s3_endpoint_url`` (MYRUNSTREAK_S3_ENDPOINT_URL), else None (AWS).
+
+    Callers holding a ``Settings`` pass ``settings.s3_endpoint_url``; the fallback serves those without one
+    (``DuckDBStorage(database=uri)``, ``make_s3_client()``).
+    """
     return endpoint_url or Settings.from_env().s3_endpoint_url
 
 
-def make_s3_client(endpoint_url: str | None = None, session: "boto3.Session | None" = None):
-    """A boto3 S3 client: ``endpoint_url``, else ``MYRUNSTREAK_S3_ENDPOINT_URL``, else AWS itself.
+def _incomplete_credentials(error: PartialCredentialsError) -> MyRunStreakError:
+    # botocore's message names the missing variable, never a value
+    return MyRunStreakError(f"incomplete AWS credentials ({error})", CREDENTIALS_HINT)
+
+
+def make_s3_client(endpoint_url: str | None = None, session: boto3.Session | None = None):
+    """A boto3 S3 client for the endpoint ``resolve_endpoint_url(endpoint_url)`` gives (None: AWS itself).
 
     Credentials and region come from the standard AWS chain (environment, profile, role). A custom endpoint
     (an S3-compatible store such as MinIO, or moto in tests) uses path-style addressing.
@@ -49,13 +51,12 @@ def make_s3_client(endpoint_url: str | None = None, session: "boto3.Session | No
 
     endpoint = resolve_endpoint_url(endpoint_url)
     config = Config(
-        retries={"mode": "standard", "max_attempts": 5},
-        s3={"addressing_style": "path"} if endpoint else {},
+        retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"} if endpoint else {}
     )
     try:
         return (session or boto3.Session()).client("s3", endpoint_url=endpoint, config=config)
-    except PartialCredentialsError as error:  # its message names the missing variable, never a value
-        raise MyRunStreakError(f"incomplete AWS credentials ({error})", CREDENTIALS_HINT) from None
+    except PartialCredentialsError as error:
+        raise _incomplete_credentials(error) from None
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class S3Credentials:
     region: str = "us-east-1"
 
     @classmethod
-    def from_boto3(cls, session: "boto3.Session | None" = None) -> "S3Credentials":
+    def from_boto3(cls, session: boto3.Session | None = None) -> S3Credentials:
         """From the standard AWS credential chain (or the given session)."""
         import boto3
 
@@ -76,7 +77,7 @@ class S3Credentials:
         try:
             credentials = session.get_credentials()
         except PartialCredentialsError as error:
-            raise MyRunStreakError(f"incomplete AWS credentials ({error})", CREDENTIALS_HINT) from None
+            raise _incomplete_credentials(error) from None
         if credentials is None:
             raise MyRunStreakError("no AWS credentials found for reading the database from S3", CREDENTIALS_HINT)
         frozen = credentials.get_frozen_credentials()
@@ -129,4 +130,26 @@ def storage_error(error: BaseException, location: S3Location, action: str) -> My
     return MyRunStreakError(f"S3 failure while {action} {location} ({type(error).__name__})")
 
 
-__all__ = ["S3Credentials", "S3Location", "is_s3_uri", "make_s3_client", "parse_s3_uri", "storage_error"]
+def head_object(s3_client: Any, location: S3Location, action: str, *, must_exist: bool = False) -> dict | None:
+    """The object's HEAD response (``ETag``, ``Metadata``, ``VersionId``), or None when there is no object.
+
+    With ``must_exist`` a missing object is an error instead. A HEAD response has no body to carry an error
+    code, so a HEAD on the bucket then tells a missing bucket from a missing object. Every other failure is
+    ``storage_error(…, action)``.
+    """
+    try:
+        return s3_client.head_object(Bucket=location.bucket, Key=location.key)
+    except ClientError as error:
+        if http_status(error) != 404:
+            raise storage_error(error, location, action) from None
+        if not must_exist:
+            return None
+        missing = error
+    except BotoCoreError as error:
+        raise storage_error(error, location, action) from None
+    try:
+        s3_client.head_bucket(Bucket=location.bucket)
+    except ClientError as bucket_error:
+        if http_status(bucket_error) == 404:
+            missing = ClientError({"Error": {"Code": "NoSuchBucket"}}, "HeadBucket")
+    raise storage_error(missing, location, action) from None

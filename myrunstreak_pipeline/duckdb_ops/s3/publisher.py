@@ -5,8 +5,8 @@ fresh local working copy, lets the caller's idempotent ``apply(local_path)`` do 
 sanity-checks the copy, then publishes it with a conditional ``put_object`` (``IfMatch=<etag>``, or
 ``IfNoneMatch="*"`` when the object did not exist yet). Another writer's publish in between makes S3 answer
 412 (or 409); the publisher then re-downloads and re-applies the same work, a bounded number of times.
-Nothing is uploaded until the very end, so a failed or killed run leaves the object untouched
-(reliability-guide §1.5, §2.2-§2.3).
+Nothing is uploaded until the very end, so a failed or killed run leaves the object untouched (docs/s3.md).
+``write_with_retries`` and ``single_attempt_writer`` are the same cycle with a ``DuckDBManager`` on the copy.
 """
 
 from __future__ import annotations
@@ -18,21 +18,25 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from myrunstreak_pipeline.duckdb_ops.s3.common import S3Location, error_code, http_status, storage_error
+from myrunstreak_pipeline.duckdb_ops.location import S3Location
+from myrunstreak_pipeline.duckdb_ops.manager import DuckDBManager
+from myrunstreak_pipeline.duckdb_ops.s3.common import error_code, head_object, http_status, storage_error
 from myrunstreak_pipeline.duckdb_ops.s3.reader import connect_local_read_only
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import load_sql
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Object metadata stamped on every publish (S3 stores them as x-amz-meta-* headers).
 METADATA_RUN_ID = "run-id"
@@ -60,7 +64,7 @@ class WorkingCopy:
     def discard(self) -> None:
         shutil.rmtree(self.path.parent, ignore_errors=True)
 
-    def __enter__(self) -> "WorkingCopy":
+    def __enter__(self) -> WorkingCopy:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -156,9 +160,7 @@ class S3DatabasePublisher:
 
     def download(self) -> WorkingCopy:
         """Fetch the object and its ETag (one response) into a new temp dir under ``workdir``."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        directory = Path(tempfile.mkdtemp(prefix="myrunstreak-s3-", dir=self.workdir))
-        path = directory / (Path(self.location.key).name or "database.duckdb")
+        path = self._new_working_path()
         try:
             try:
                 response = self.s3.get_object(Bucket=self.location.bucket, Key=self.location.key)
@@ -181,9 +183,11 @@ class S3DatabasePublisher:
             metadata = response.get("Metadata") or {}
             generation = int(metadata[METADATA_GENERATION]) if metadata.get(METADATA_GENERATION, "").isdigit() else 0
             log.info("downloaded %s (etag %s, %d bytes)", self.location, response["ETag"], path.stat().st_size)
-            return WorkingCopy(path=path, etag=response["ETag"], source_sha256=digest.hexdigest(), generation=generation)
+            return WorkingCopy(
+                path=path, etag=response["ETag"], source_sha256=digest.hexdigest(), generation=generation
+            )
         except BaseException:
-            shutil.rmtree(directory, ignore_errors=True)
+            shutil.rmtree(path.parent, ignore_errors=True)
             raise
 
     def publish(self, working_copy: WorkingCopy) -> PublishResult:
@@ -192,8 +196,9 @@ class S3DatabasePublisher:
         checksum = _sha256_file(working_copy.path)
         if checksum == working_copy.source_sha256:
             log.info("%s unchanged by this run; nothing to publish", self.location)
-            return PublishResult(etag=working_copy.etag, attempts=1, published=False, checksum=checksum,
-                                 row_counts=row_counts)
+            return PublishResult(
+                etag=working_copy.etag, attempts=1, published=False, checksum=checksum, row_counts=row_counts
+            )
         condition = {"IfMatch": working_copy.etag} if working_copy.etag else {"IfNoneMatch": "*"}
         metadata = {
             METADATA_RUN_ID: self.run_id,
@@ -292,24 +297,61 @@ class S3DatabasePublisher:
 
     # -- internals
 
+    def _new_working_path(self) -> Path:
+        """Where a new working copy goes: the object's file name in a fresh temp dir under ``workdir``."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix="myrunstreak-s3-", dir=self.workdir))
+        return directory / (Path(self.location.key).name or "database.duckdb")
+
     def _head(self) -> dict:
-        try:
-            return self.s3.head_object(Bucket=self.location.bucket, Key=self.location.key)
-        except ClientError as error:
-            if http_status(error) == 404:
-                return {}
-            raise storage_error(error, self.location, "checking") from None
-        except BotoCoreError as error:
-            raise storage_error(error, self.location, "checking") from None
+        return head_object(self.s3, self.location, "checking") or {}
 
     def _recovered(self, checksum: str, row_counts: dict[str, int]) -> PublishResult:
         head = self._head()
-        log.info("put response for %s was lost, but this run's write had landed (etag %s)",
-                 self.location, head.get("ETag"))
-        return PublishResult(etag=head.get("ETag"), attempts=1, published=True, checksum=checksum,
-                             version_id=head.get("VersionId"), row_counts=row_counts, recovered=True)
+        log.info(
+            "put response for %s was lost, but this run's write had landed (etag %s)", self.location, head.get("ETag")
+        )
+        return PublishResult(
+            etag=head.get("ETag"),
+            attempts=1,
+            published=True,
+            checksum=checksum,
+            version_id=head.get("VersionId"),
+            row_counts=row_counts,
+            recovered=True,
+        )
 
     def _after_ambiguous_failure(self, checksum: str, row_counts: dict[str, int], what: str) -> PublishResult:
         if self.published_by_this_run(checksum):
             return self._recovered(checksum, row_counts)
         raise PublishUnconfirmedError(f"publishing {self.location} failed ({what}) and did not land")
+
+
+# -- the same cycle with a DuckDBManager (migrated, views refreshed) opened on the working copy
+
+
+def write_with_retries(publisher: S3DatabasePublisher, apply: Callable[[DuckDBManager], T]) -> tuple[T, PublishResult]:
+    """Run ``apply(manager)`` on a fresh working copy and publish it; re-applied after a conflict (bounded)."""
+
+    def apply_to_copy(path: Path) -> T:
+        with DuckDBManager(path) as manager:  # CHECKPOINT + close on success
+            return apply(manager)
+
+    result = publisher.run(apply_to_copy)
+    return result.value, result
+
+
+@contextmanager
+def single_attempt_writer(publisher: S3DatabasePublisher) -> Iterator[DuckDBManager]:
+    """``with``-block form: one download, the block's writes, one publish. A ``with`` body cannot be re-run,
+    so a conflict is a clear error here; prefer ``DuckDBStorage.write(apply)``, which re-applies."""
+    with publisher.download() as working_copy:
+        with DuckDBManager(working_copy.path) as manager:
+            yield manager
+        try:
+            publisher.publish(working_copy)
+        except ConflictError as error:
+            raise MyRunStreakError(
+                f"{error}; nothing from this step was published",
+                "Rerun the step; DuckDBStorage.write(apply) retries such conflicts by itself.",
+            ) from None

@@ -12,18 +12,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
-from botocore.exceptions import BotoCoreError, ClientError
 
+from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri, parse_s3_uri
 from myrunstreak_pipeline.duckdb_ops.manager import load_httpfs
 from myrunstreak_pipeline.duckdb_ops.s3.common import (
     RESTORE_HINT,
     S3Credentials,
-    http_status,
-    is_s3_uri,
+    head_object,
     make_s3_client,
-    parse_s3_uri,
     resolve_endpoint_url,
-    storage_error,
 )
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import load_sql
@@ -82,7 +79,7 @@ class ReadOnlyS3Database:
         return f"ReadOnlyS3Database({self.location}, etag={self.etag!r})"
 
     def connection(self) -> duckdb.DuckDBPyConnection:
-        etag = self._current_etag()
+        etag = head_object(self.s3, self.location, "reading", must_exist=True)["ETag"]
         if self._connection is None:
             self._connection = self._new_connection()
             self._attach()
@@ -99,26 +96,11 @@ class ReadOnlyS3Database:
             self._connection.close()
             self._connection = None
 
-    def __enter__(self) -> "ReadOnlyS3Database":
+    def __enter__(self) -> ReadOnlyS3Database:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def _current_etag(self) -> str:
-        try:
-            return self.s3.head_object(Bucket=self.location.bucket, Key=self.location.key)["ETag"]
-        except ClientError as error:
-            if http_status(error) == 404:  # HEAD has no body: tell a missing bucket from a missing object
-                try:
-                    self.s3.head_bucket(Bucket=self.location.bucket)
-                except ClientError as bucket_error:
-                    if http_status(bucket_error) == 404:
-                        no_bucket = ClientError({"Error": {"Code": "NoSuchBucket"}}, "HeadBucket")
-                        raise storage_error(no_bucket, self.location, "reading") from None
-            raise storage_error(error, self.location, "reading") from None
-        except BotoCoreError as error:
-            raise storage_error(error, self.location, "reading") from None
 
     def _new_connection(self) -> duckdb.DuckDBPyConnection:
         credentials = self._credentials = self._credentials or S3Credentials.from_boto3()
@@ -136,7 +118,7 @@ class ReadOnlyS3Database:
                     "endpoint": endpoint,
                     "url_style": url_style,
                     "use_ssl": use_ssl,
-                    "scope": f"s3://{self.location.bucket}",
+                    "scope": self.location.bucket_uri,
                 },
             )
         except duckdb.Error as error:

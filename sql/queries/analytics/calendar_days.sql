@@ -4,8 +4,8 @@
 SELECT
     d.day,
     d.total_km,
-    s.streak_rank IS NOT NULL                                                    AS in_streak,
-    coalesce(s.streak_rank = 1, false)                                           AS in_longest_streak
+    s.streak_rank IS NOT NULL          AS in_streak,
+    coalesce(s.streak_rank = 1, FALSE) AS in_longest_streak
 FROM daily_summary AS d
 LEFT JOIN streak_analysis AS s ON d.day BETWEEN s.start_date AND s.end_date
 WHERE d.day BETWEEN CAST($first_day AS DATE) AND CAST($last_day AS DATE)

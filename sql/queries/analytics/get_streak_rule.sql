@@ -1,1 +1,5 @@
-SELECT min_km, mode FROM streak_rule WHERE id = 1;
+SELECT
+    min_km,
+    mode
+FROM streak_rule
+WHERE id = 1;

@@ -8,6 +8,7 @@ WITH bounds AS (
         CAST(date_trunc('year', CAST($today AS DATE)) AS DATE)  AS year_start,
         CAST($today AS DATE)                                    AS today
 )
+
 SELECT
     CAST(coalesce(sum(d.total_km_exact) FILTER (WHERE d.day >= b.week_start), 0) AS DOUBLE)  AS week_km,
     CAST(coalesce(sum(d.total_km_exact) FILTER (WHERE d.day >= b.month_start), 0) AS DOUBLE) AS month_km,

@@ -3,21 +3,29 @@
 WITH all_streaks AS (
     SELECT * FROM streaks_through($today, $min_km, $mode)
 ),
+
 longest AS (
-    SELECT start_date, end_date, days, years_days FROM all_streaks ORDER BY streak_rank LIMIT 1
+    SELECT
+        start_date,
+        end_date,
+        days,
+        years_days
+    FROM all_streaks
+    ORDER BY streak_rank LIMIT 1
 )
+
 SELECT
-    c.status                               AS current_status,
-    c.days                                 AS current_days,
-    c.start_date                           AS current_start,
-    c.end_date                             AS current_end,
-    c.years_days                           AS current_years_days,
+    c.status                                 AS current_status,
+    c.days                                   AS current_days,
+    c.start_date                             AS current_start,
+    c.end_date                               AS current_end,
+    c.years_days                             AS current_years_days,
     c.today_km,
     c.needed_today_km,
-    coalesce(l.days, 0)                    AS longest_days,
-    l.start_date                           AS longest_start,
-    l.end_date                             AS longest_end,
+    coalesce(l.days, 0)                      AS longest_days,
+    l.start_date                             AS longest_start,
+    l.end_date                               AS longest_end,
     coalesce(l.years_days, '0 years 0 days') AS longest_years_days,
-    (SELECT count(*) FROM all_streaks)     AS streak_count
+    (SELECT count(*) FROM all_streaks)       AS streak_count
 FROM current_streak_as_of($today, $min_km, $mode) AS c
-LEFT JOIN longest AS l ON true;
+LEFT JOIN longest AS l ON TRUE;

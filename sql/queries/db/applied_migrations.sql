@@ -1,2 +1,3 @@
 -- Versions already applied, lowest first.
-SELECT version FROM schema_version ORDER BY version;
+SELECT version FROM schema_version
+ORDER BY version;

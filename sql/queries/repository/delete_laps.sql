@@ -1,2 +1,3 @@
 -- A detail payload replaces the activity's laps (the lap count may have changed).
-DELETE FROM laps WHERE activity_id IN (SELECT activity_id FROM staged_runs);
+DELETE FROM laps
+WHERE activity_id IN (SELECT activity_id FROM staged_runs);

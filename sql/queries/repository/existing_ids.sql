@@ -1,1 +1,2 @@
-SELECT activity_id FROM runs WHERE list_contains($activity_ids, activity_id);
+SELECT activity_id FROM runs
+WHERE list_contains($activity_ids, activity_id);

@@ -3,8 +3,9 @@
 -- a bad payload still exists. An anti-join, not list_contains on a bound list: binding 20,000+ ids as a Python
 -- list is slow.
 UPDATE runs
-SET deleted = true, last_loaded_at = now()::TIMESTAMP
-WHERE NOT deleted
-  AND start_date >= $start_date
-  AND start_date < $end_date
-  AND activity_id NOT IN (SELECT activity_id FROM staged_present_ids);
+SET deleted = TRUE, last_loaded_at = now()::TIMESTAMP
+WHERE
+    NOT deleted
+    AND start_date >= $start_date
+    AND start_date < $end_date
+    AND activity_id NOT IN (SELECT activity_id FROM staged_present_ids);

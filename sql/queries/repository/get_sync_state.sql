@@ -1,1 +1,2 @@
-SELECT value FROM sync_state WHERE key = $key;
+SELECT value FROM sync_state
+WHERE key = $key;

@@ -1,3 +1,3 @@
 UPDATE runs
-SET deleted = true, last_loaded_at = now()::TIMESTAMP
+SET deleted = TRUE, last_loaded_at = now()::TIMESTAMP
 WHERE NOT deleted AND list_contains($activity_ids, activity_id);

@@ -1,1 +1,2 @@
-SELECT * FROM runs WHERE activity_id = $activity_id;
+SELECT * FROM runs
+WHERE activity_id = $activity_id;

@@ -1,1 +1,2 @@
-SELECT activity_id FROM runs WHERE $include_deleted OR NOT deleted;
+SELECT activity_id FROM runs
+WHERE $include_deleted OR NOT deleted;

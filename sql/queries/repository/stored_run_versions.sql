@@ -1,3 +1,8 @@
 -- Every stored run's id, local date, dateUpdatedUTC and delete flag: the sensor's side of change detection
 -- (is a listed activity new or newer than what is stored?) and of the id reconciliation (deletions).
-SELECT activity_id, start_date, epoch(updated_at_utc) AS updated_epoch, deleted FROM runs;
+SELECT
+    activity_id,
+    start_date,
+    epoch(updated_at_utc) AS updated_epoch,
+    deleted
+FROM runs;

@@ -1,1 +1,2 @@
-SELECT count(*) FROM runs WHERE NOT deleted;
+SELECT count(*) FROM runs
+WHERE NOT deleted;
