@@ -171,6 +171,9 @@ def test_runs_columns_have_one_source(tmp_path):
         columns = {row[0] for row in manager.connection.execute("DESCRIBE runs").fetchall()}
     assert columns == set(staged) | derived
     assert not set(staged) & derived
+    merge = (ROOT / "sql" / "queries" / "repository" / "merge_runs.sql").read_text(encoding="utf-8")
+    updated = set(re.findall(r"^\s*(\w+)\s+=", merge, re.M))
+    assert updated == (set(staged) | derived) - {"activity_id", "first_loaded_at"}
 
 
 def test_sql_files_parse_in_duckdb():

@@ -22,7 +22,7 @@ PayloadKind = Literal["summary", "detail"]
 PAYLOAD_KINDS = ("summary", "detail")
 
 # The `runs` columns copied straight from the model field of the same name, with their Arrow types: the one list
-# of them (merge_runs.sql matches columns by name and derives the rest; a test checks it against the schema).
+# of them: test_structure.py checks it against the schema the migrations create and merge_runs.sql's SET list.
 RUNS_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("activity_id", pa.string()),
     ("activity_type", pa.string()),
