@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -29,6 +30,9 @@ DEFAULT_DETAIL_BUDGET = 50  # detail requests per run: several runs an hour stay
 DEFAULT_SCHEDULE_TIME = "05:00"
 DEFAULT_MAX_QUARANTINE_RATE = 0.05
 DEFAULT_CALENDAR_YEARS = 10
+DEFAULT_DETAIL_MAX_ATTEMPTS = 5  # a detail id failing this often is given up on (a check reports it)
+DEFAULT_POOL_TIMEOUT_SECONDS = 600  # a run waits this long for the database's pool slot, then fails naming the holder
+EARLIEST_HISTORY_YEAR = 1900  # the validator's plausible-date floor: no run predates it
 DEFAULT_DAGSTER_HOME = str(Path(".myrunstreak") / "dagster_home")
 SECRET_VARIABLES = ("SMASHRUN_ACCESS_TOKEN", "SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET")
 
@@ -146,6 +150,19 @@ class Settings(BaseSettings):
         "detail requests (laps, recordings) per run",
         f"unset MYRUNSTREAK_DETAIL_BUDGET for the default ({DEFAULT_DETAIL_BUDGET}) or give a whole number",
     )
+    detail_max_attempts: int = _variable(
+        "MYRUNSTREAK_DETAIL_MAX_ATTEMPTS",
+        DEFAULT_DETAIL_MAX_ATTEMPTS,
+        "a run's detail that fails this many times (with backoff between runs) is given up on",
+        f"unset MYRUNSTREAK_DETAIL_MAX_ATTEMPTS for the default ({DEFAULT_DETAIL_MAX_ATTEMPTS}) or give a whole "
+        "number >= 1",
+    )
+    pool_timeout_seconds: float = _variable(
+        "MYRUNSTREAK_POOL_TIMEOUT",
+        DEFAULT_POOL_TIMEOUT_SECONDS,
+        "seconds a run waits for the database (another run holds it) before failing with that run's id",
+        f"unset MYRUNSTREAK_POOL_TIMEOUT for the default ({DEFAULT_POOL_TIMEOUT_SECONDS}) or give seconds > 0",
+    )
     schedule_time: str = _variable(
         "MYRUNSTREAK_SCHEDULE_TIME",
         DEFAULT_SCHEDULE_TIME,
@@ -197,7 +214,17 @@ class Settings(BaseSettings):
     @field_validator("history_start", mode="after")
     @classmethod
     def _iso_date(cls, value: str | None) -> str | None:
-        return None if value is None else _iso(value, dt.date.fromisoformat, "MYRUNSTREAK_HISTORY_START is not a date")
+        if value is None:
+            return None
+        _iso(value, dt.date.fromisoformat, "MYRUNSTREAK_HISTORY_START is not a date")
+        day = dt.date.fromisoformat(value)
+        # Upper bound: tomorrow anywhere on Earth (UTC+14); a later start would leave no history to fetch.
+        latest = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=14)).date()
+        if not dt.date(EARLIEST_HISTORY_YEAR, 1, 1) <= day <= latest:
+            raise ValueError(
+                f"MYRUNSTREAK_HISTORY_START must be between {EARLIEST_HISTORY_YEAR}-01-01 and today, got {value!r}"
+            )
+        return value
 
     @field_validator("streak_min_km", mode="before")
     @classmethod
@@ -216,6 +243,30 @@ class Settings(BaseSettings):
     @classmethod
     def _budget(cls, value: Any) -> int:
         return _whole_number("MYRUNSTREAK_DETAIL_BUDGET", value, minimum=0)
+
+    @field_validator("detail_max_attempts", mode="before")
+    @classmethod
+    def _attempts(cls, value: Any) -> int:
+        return _whole_number("MYRUNSTREAK_DETAIL_MAX_ATTEMPTS", value, minimum=1)
+
+    @field_validator("pool_timeout_seconds", mode="before")
+    @classmethod
+    def _pool_timeout(cls, value: Any) -> float:
+        return _number("MYRUNSTREAK_POOL_TIMEOUT", value, minimum=0, inclusive=False)
+
+    @field_validator("s3_endpoint_url", mode="after")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlsplit(value.strip())
+        try:
+            parsed.port  # noqa: B018 - raises ValueError on a port out of range
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"MYRUNSTREAK_S3_ENDPOINT_URL is not an http(s) URL: {value!r}")
+        return value.strip()
 
     @field_validator("schedule_time", mode="after")
     @classmethod

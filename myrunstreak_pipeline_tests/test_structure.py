@@ -162,6 +162,7 @@ def test_runs_columns_have_one_source(tmp_path):
         "pace_min_per_km",
         "speed_kph",
         "deleted",
+        "deleted_as_of_utc",
         "first_loaded_at",
         "last_loaded_at",
     }

@@ -1,7 +1,8 @@
-"""The streak rule (minimum distance per local day + 'sum' or 'strict'), stored in table ``streak_rule``.
+"""The streak rule (minimum distance per local day + 'sum' or 'strict') and the runner's time zone, stored in
+table ``streak_rule``.
 
-The writer stores the configured rule (MYRUNSTREAK_STREAK_MIN_KM / MYRUNSTREAK_STREAK_MODE) so plain views
-and read-only readers follow the same rule it used.
+The writer stores the configured rule (MYRUNSTREAK_STREAK_MIN_KM / MYRUNSTREAK_STREAK_MODE) and zone
+(MYRUNSTREAK_TIMEZONE) so plain views and read-only readers follow the same rule and the same "today" it used.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ MODES = ("sum", "strict")
 class StreakRule:
     min_km: float = DEFAULT_STREAK_MIN_KM
     mode: str = "sum"
+    time_zone: str | None = None  # IANA name; None = the reading session's zone
 
     def __post_init__(self) -> None:
         if isinstance(self.min_km, bool) or not isinstance(self.min_km, (int, float)):
@@ -39,7 +41,7 @@ class StreakRule:
             )
 
     def as_dict(self) -> dict:
-        return {"min_km": float(self.min_km), "mode": self.mode}
+        return {"min_km": float(self.min_km), "mode": self.mode, "time_zone": self.time_zone}
 
 
 def get_streak_rule(con) -> StreakRule:
@@ -47,22 +49,22 @@ def get_streak_rule(con) -> StreakRule:
     row = con.execute(load_sql("queries/analytics/get_streak_rule.sql")).fetchone()
     if row is None:
         return StreakRule()
-    return StreakRule(min_km=float(row[0]), mode=row[1])
+    return StreakRule(min_km=float(row[0]), mode=row[1], time_zone=row[2])
 
 
-def set_streak_rule(con, min_km: float, mode: str) -> StreakRule:
-    """Validate and store the rule (needs a writable connection). Returns the stored rule."""
-    rule = StreakRule(min_km=min_km, mode=mode)
+def set_streak_rule(con, min_km: float, mode: str, time_zone: str | None = None) -> StreakRule:
+    """Validate and store the rule and the runner's zone (needs a writable connection). Returns the stored rule."""
+    rule = StreakRule(min_km=min_km, mode=mode, time_zone=time_zone)
     con.execute(load_sql("queries/analytics/set_streak_rule.sql"), rule.as_dict())
     return rule
 
 
 def resolve_rule(con, min_km: float | None, mode: str | None) -> StreakRule:
     """Explicit values win; whatever is missing comes from the stored rule."""
-    if min_km is not None and mode is not None:
-        return StreakRule(min_km=min_km, mode=mode)
     stored = get_streak_rule(con)
-    return StreakRule(min_km=stored.min_km if min_km is None else min_km, mode=mode or stored.mode)
+    return StreakRule(
+        min_km=stored.min_km if min_km is None else min_km, mode=mode or stored.mode, time_zone=stored.time_zone
+    )
 
 
 def set_streak_rule_from_env(con) -> StreakRule:
@@ -78,4 +80,4 @@ def set_streak_rule_from_env(con) -> StreakRule:
             hint="MYRUNSTREAK_STREAK_MIN_KM is a distance in km (e.g. 1.609344); "
             "MYRUNSTREAK_STREAK_MODE is 'sum' or 'strict'",
         ) from error
-    return set_streak_rule(con, settings.streak_min_km, settings.streak_mode)
+    return set_streak_rule(con, settings.streak_min_km, settings.streak_mode, settings.timezone)

@@ -65,7 +65,7 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
 
         def refresh(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
-            rule = set_streak_rule(con, settings.streak_min_km, settings.streak_mode)
+            rule = set_streak_rule(con, settings.streak_min_km, settings.streak_mode, settings.timezone)
             checks = {
                 "longest_streak_covers_current": run_sql_check(con, "longest_streak_covers_current.sql"),
                 "monthly_totals_match_daily": run_sql_check(con, "monthly_totals_match_daily.sql"),

@@ -4,6 +4,12 @@
 -- (micrometre resolution): exact and independent of summation order, so three 536.448 m runs make exactly
 -- one mile and 1,609 m never does. Views expose plain doubles.
 
+-- The runner's "today": the date now in the zone stored with the streak rule (MYRUNSTREAK_TIMEZONE), so every
+-- reader agrees whatever its machine's zone; without a stored zone, the reading session's TimeZone.
+CREATE OR REPLACE MACRO runner_today() AS (
+    CAST(timezone(coalesce((SELECT time_zone FROM streak_rule), current_setting('TimeZone')), now()) AS DATE)
+);
+
 -- One row per local day with at least one non-deleted run; the components every rollup needs.
 CREATE OR REPLACE VIEW run_days AS
 SELECT

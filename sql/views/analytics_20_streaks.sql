@@ -124,10 +124,8 @@ CREATE OR REPLACE VIEW streak_analysis AS
 SELECT *
 FROM streaks((SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule));
 
--- "today" = current_date in the session's TimeZone setting (DuckDB's default: the machine's zone; nothing in the
--- pipeline sets it from MYRUNSTREAK_TIMEZONE). For the runner's local today, call current_streak_as_of() with
--- an explicit date, as streak_report() / streak_card() in Python do.
+-- "today" = the runner's local date (runner_today(): the zone stored with the rule), not the machine's.
 -- asset: The current streak as of today (local): active, at_risk or broken.
 CREATE OR REPLACE VIEW current_streak AS
 SELECT *
-FROM current_streak_as_of(current_date, (SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule));
+FROM current_streak_as_of(runner_today(), (SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule));

@@ -91,4 +91,4 @@ CREATE OR REPLACE MACRO year_to_date_comparison_as_of(as_of) AS TABLE
     ORDER BY year;
 
 CREATE OR REPLACE VIEW year_to_date_comparison AS
-SELECT * FROM year_to_date_comparison_as_of(current_date);
+SELECT * FROM year_to_date_comparison_as_of(runner_today());

@@ -1,5 +1,6 @@
 SELECT
     min_km,
-    mode
+    mode,
+    time_zone
 FROM streak_rule
 WHERE id = 1;
