@@ -72,6 +72,14 @@ def _km(value: float) -> str:
     return f"{value:,.2f} km ({value / KM_PER_MILE:,.2f} mi)"
 
 
+def days_text(days: int, years_days: str | None = None) -> str:
+    """``1 day``, ``364 days``, ``366 days = 1 year 1 day``: the years form only once there is a year in it."""
+    text = f"{days:,} day{'' if days == 1 else 's'}"
+    if years_days and not years_days.startswith("0 years"):
+        text += f" = {years_days}"
+    return text
+
+
 def format_card(card: dict) -> str:
     """The readable streak card printed by ``myrunstreak streak``."""
     current, longest, rule = card["current"], card["longest"], card["rule"]
@@ -81,12 +89,12 @@ def format_card(card: dict) -> str:
         lines.append(f"  Current streak : 0 days ({status})")
     else:
         lines.append(
-            f"  Current streak : {current['days']:,} days = {current['years_days']} ({status}), "
+            f"  Current streak : {days_text(current['days'], current['years_days'])} ({status}), "
             f"since {current['start']}"
         )
     if longest["days"]:
         lines.append(
-            f"  Longest streak : {longest['days']:,} days = {longest['years_days']}, "
+            f"  Longest streak : {days_text(longest['days'], longest['years_days'])}, "
             f"{longest['start']} .. {longest['end']}"
         )
     else:
@@ -106,10 +114,11 @@ def format_card_markdown(card: dict) -> str:
     current, longest, rule = card["current"], card["longest"], card["rule"]
     since = f" since {current['start']}" if current["start"] else ""
     rows = [
-        ("Current streak", f"**{current['days']:,} days** ({current['status']}){since}"),
+        ("Current streak", f"**{days_text(current['days'])}** ({current['status']}){since}"),
         (
             "Longest streak",
-            f"{longest['days']:,} days ({longest['years_days']}), {longest['start'] or '-'} .. {longest['end'] or '-'}",
+            f"{days_text(longest['days'], longest['years_days'])}, "
+            f"{longest['start'] or '-'} .. {longest['end'] or '-'}",
         ),
         ("Streaks", f"{card['streak_count']:,}"),
         ("Today", f"{card['today']['km']:.2f} km; still needed {card['today']['needed_km']:.2f} km"),

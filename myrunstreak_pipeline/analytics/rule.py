@@ -41,7 +41,8 @@ class StreakRule:
             )
 
     def as_dict(self) -> dict:
-        return {"min_km": float(self.min_km), "mode": self.mode, "time_zone": self.time_zone}
+        """The rule as the public contract shows it (``streak --json``, design.md §5): distance and mode."""
+        return {"min_km": float(self.min_km), "mode": self.mode}
 
 
 def get_streak_rule(con) -> StreakRule:
@@ -55,7 +56,7 @@ def get_streak_rule(con) -> StreakRule:
 def set_streak_rule(con, min_km: float, mode: str, time_zone: str | None = None) -> StreakRule:
     """Validate and store the rule and the runner's zone (needs a writable connection). Returns the stored rule."""
     rule = StreakRule(min_km=min_km, mode=mode, time_zone=time_zone)
-    con.execute(load_sql("queries/analytics/set_streak_rule.sql"), rule.as_dict())
+    con.execute(load_sql("queries/analytics/set_streak_rule.sql"), {**rule.as_dict(), "time_zone": time_zone})
     return rule
 
 
