@@ -15,7 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from myrunstreak_pipeline.errors import MyRunStreakError
@@ -74,6 +74,17 @@ def _number(name: str, text: Any, *, minimum: float, inclusive: bool = True) -> 
     return value
 
 
+def _require_http_url(name: str, text: str) -> None:
+    """``text`` is an http(s) URL with a host (and a port in range, when one is given)."""
+    parsed = urlsplit(text)
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{name} is not an http(s) URL: {text!r}")
+
+
 def _iso(text: str, parse: Any, message: str) -> str:
     """``text`` unchanged when ``parse`` (an ISO-format parser) accepts it; else ``message`` naming the variable."""
     try:
@@ -112,8 +123,14 @@ class Settings(BaseSettings):
         "SMASHRUN_API_BASE",
         DEFAULT_API_BASE,
         "the API, `/v1` included (point it at `myrunstreak sandbox` to work offline)",
+        f"unset SMASHRUN_API_BASE for the default ({DEFAULT_API_BASE}), or give the sandbox's http://127.0.0.1:PORT/v1",
     )
-    auth_base: str = _variable("SMASHRUN_AUTH_BASE", DEFAULT_AUTH_BASE, "the OAuth server")
+    auth_base: str = _variable(
+        "SMASHRUN_AUTH_BASE",
+        DEFAULT_AUTH_BASE,
+        "the OAuth server",
+        f"unset SMASHRUN_AUTH_BASE for the default ({DEFAULT_AUTH_BASE}), or give the sandbox's http://127.0.0.1:PORT",
+    )
     timezone: str | None = _variable(
         "MYRUNSTREAK_TIMEZONE",
         None,
@@ -197,8 +214,18 @@ class Settings(BaseSettings):
 
     @field_validator("api_base", "auth_base", mode="after")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        name = "SMASHRUN_API_BASE" if info.field_name == "api_base" else "SMASHRUN_AUTH_BASE"
+        value = value.strip().rstrip("/")
+        _require_http_url(name, value)
+        return value
+
+    @field_validator("db", mode="after")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("MYRUNSTREAK_DB is blank")
+        return value
 
     @field_validator("timezone", mode="after")
     @classmethod
@@ -259,13 +286,7 @@ class Settings(BaseSettings):
     def _endpoint(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parsed = urlsplit(value.strip())
-        try:
-            parsed.port  # noqa: B018 - raises ValueError on a port out of range
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError(f"MYRUNSTREAK_S3_ENDPOINT_URL is not an http(s) URL: {value!r}")
+        _require_http_url("MYRUNSTREAK_S3_ENDPOINT_URL", value.strip())
         return value.strip()
 
     @field_validator("schedule_time", mode="after")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from myrunstreak_pipeline import cli
+from myrunstreak_pipeline.errors import MyRunStreakError
 
 BIN = Path(sys.executable).parent
 SECRET = "h7-cli-secret-token-91ac"
@@ -96,3 +97,70 @@ def test_run_with_a_bad_setting(run_env, monkeypatch, capsys, name, value, phras
         monkeypatch.setenv(name, value)
         code = cli.main(["run"])
     _assert_one_line_error(code, capsys.readouterr().err, phrase)
+
+
+def test_a_bad_flag_is_one_line_and_a_hint(run_env, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["sandbox", "--port", "99999"])
+    assert exit_.value.code == 2
+    _assert_one_line_error(2, capsys.readouterr().err, "--port", "myrunstreak sandbox --help")
+
+
+def test_a_port_in_use_names_the_flag(run_env, monkeypatch, capsys):
+    monkeypatch.setenv("SMASHRUN_CLIENT_ID", "app")
+    monkeypatch.setenv("SMASHRUN_CLIENT_SECRET", SECRET)
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = str(busy.getsockname()[1])
+        for argv in (["sandbox", "--port", port], ["auth", "--no-browser", "--port", port]):
+            code = cli.main(argv)
+            _assert_one_line_error(code, capsys.readouterr().err, f"--port {port}", "in use", "--port")
+
+
+def test_the_api_preflight_finds_a_broken_api(sandbox):
+    from myrunstreak_pipeline.cli.preflight import check_api_reachable
+
+    check_api_reachable(sandbox.api_base)  # healthy: refuses a request without a token
+    for break_it, phrase in [
+        (lambda: sandbox.inject(status=500, count=None), "answers HTTP 500"),
+        (lambda: sandbox.inject_garbage(count=None), "HTTP 200: not the SmashRun API"),
+        (lambda: sandbox.inject_drop(count=None), "does not answer HTTP"),
+    ]:
+        sandbox.clear_faults()
+        break_it()
+        with pytest.raises(MyRunStreakError, match=phrase) as info:
+            check_api_reachable(sandbox.api_base)
+        assert "SMASHRUN_API_BASE" in f"{info.value} {info.value.hint}"
+    sandbox.clear_faults()
+    sandbox.inject(status=503, count=1)  # one hiccup is retried, not reported
+    check_api_reachable(sandbox.api_base)
+    with pytest.raises(MyRunStreakError, match="has no /my/userinfo"):
+        check_api_reachable(sandbox.base_url)  # /v1 left out
+    assert "test-token" not in repr(sandbox.requests)  # the probe sends no token
+
+
+def test_the_database_check_writes_nothing_and_lets_a_busy_database_pass(tmp_path):
+    import duckdb
+
+    from myrunstreak_pipeline.cli.preflight import check_local_database
+
+    path = tmp_path / "runs.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    before = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in tmp_path.iterdir())
+    check_local_database(str(path))
+    assert sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in tmp_path.iterdir()) == before
+    holder = subprocess.Popen(  # another process writes the database: usable, the run waits for its turn
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('open', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        check_local_database(str(path))
+    finally:
+        holder.communicate("", timeout=30)

@@ -214,16 +214,20 @@ def test_dedupe_latest_date_updated_wins_in_any_order(run_repository: RunReposit
         assert result.loaded == 1 and result.duplicates == 1
         assert run_repository.get_run_by_id(5)["notes"] == "new"
     tie = payloads.gps_run(5, notes="tie, later in batch", updated="2022-11-10T08:00:00.5")
-    run_repository.upsert_activities([new, tie])
-    assert run_repository.get_run_by_id(5)["notes"] == "tie, later in batch"
-    assert run_repository.table_counts()["raw_activities"] == 1
+    run_repository.upsert_activities([new, tie])  # across batches, an equal stamp is the stored version: no-op
+    assert run_repository.get_run_by_id(5)["notes"] == "new"
+    first = payloads.gps_run(6, notes="first", updated="2022-11-10T08:00:00.5")
+    run_repository.upsert_activities([first, {**first, "notes": "tie, later in batch"}])  # within a batch
+    assert run_repository.get_run_by_id(6)["notes"] == "tie, later in batch"
+    assert run_repository.table_counts()["raw_activities"] == 2
 
 
 def test_summary_upsert_keeps_laps_recordings_and_extended_fields(duckdb_manager: DuckDBManager):
     repo = RunRepository(duckdb_manager.connection)
     repo.upsert_activities([payloads.laps_and_pauses_run(42)], payload_kind="detail")
     details = snapshot(duckdb_manager.connection)
-    repo.upsert_activities([payloads.gps_run(42, notes="renamed")])  # summary: no extended keys, no recordings
+    renamed = payloads.gps_run(42, notes="renamed", updated="2022-11-10T00:00:00")  # no extended keys, no recordings
+    repo.upsert_activities([renamed])
     after = snapshot(duckdb_manager.connection)
     assert after["laps"] == details["laps"] and len(after["laps"]) == 5
     assert after["recording_data"] == details["recording_data"]
@@ -282,13 +286,15 @@ def test_replace_window_flags_deleted_writes_cursor_and_is_idempotent(duckdb_man
         day_run("2024-12-31", activity_id=4, notes="edited"),
         day_run("2024-03-03", activity_id=6),
     ]
-    result = repo.replace_window(date(2024, 1, 1), date(2025, 1, 1), listing, cursor={"summaries.2024": "1700000000"})
+    listed_at = datetime(2025, 1, 2)  # naive: UTC
+    cursor = {"summaries.2024": "1700000000"}
+    result = repo.replace_window(date(2024, 1, 1), date(2025, 1, 1), listing, cursor=cursor, listed_at=listed_at)
     assert result.loaded == 3 and result.marked_deleted == 1
     assert repo.stored_activity_ids() == {"1", "2", "4", "5", "6"}
     assert repo.stored_activity_ids(include_deleted=True) == {"1", "2", "3", "4", "5", "6"}
     assert repo.get_sync_state("summaries.2024") == "1700000000"
     before = snapshot(duckdb_manager.connection)
-    again = repo.replace_window(date(2024, 1, 1), date(2025, 1, 1), listing, cursor={"summaries.2024": "1700000000"})
+    again = repo.replace_window(date(2024, 1, 1), date(2025, 1, 1), listing, cursor=cursor, listed_at=listed_at)
     assert again.marked_deleted == 0
     assert snapshot(duckdb_manager.connection) == before
 
@@ -304,10 +310,10 @@ def test_replace_window_keeps_runs_whose_new_payload_is_invalid(run_repository: 
 def test_reupserted_run_is_undeleted_and_streak_follows(run_repository: RunRepository):
     run_repository.upsert_activities([day_run("2024-05-04", activity_id=1), day_run("2024-05-05", activity_id=2)])
     assert run_repository.get_current_streak(date(2024, 5, 5))["days"] == 2
-    assert run_repository.mark_deleted([1, "404"]) == 1
+    assert run_repository.mark_deleted([1, "404"], as_of=datetime(2024, 5, 6)) == 1
     assert run_repository.get_current_streak(date(2024, 5, 5))["days"] == 1
     assert run_repository.get_run_by_id(1)["deleted"] is True
-    run_repository.upsert_run(day_run("2024-05-04", activity_id=1))
+    run_repository.upsert_run(day_run("2024-05-04", activity_id=1, updated="2024-05-07T00:00:00"))  # undelete bumps
     assert run_repository.get_run_by_id(1)["deleted"] is False
     assert run_repository.get_current_streak(date(2024, 5, 5))["days"] == 2
 
@@ -399,7 +405,7 @@ def test_seed_methods(run_repository: RunRepository):
         run_repository.insert_run(day_run("2024-01-01", activity_id=1))
     with pytest.raises(MyRunStreakError, match="not stored"):
         run_repository.update_run(day_run("2024-01-05", activity_id=2))
-    run_repository.update_run(day_run("2024-01-01", activity_id=1, notes="updated"))
+    run_repository.update_run(day_run("2024-01-01", activity_id=1, notes="updated", updated="2022-11-10T00:00:00"))
     run_repository.upsert_run(Activity.model_validate(day_run("2024-01-03", activity_id=3)))
     assert run_repository.get_run_by_id("1")["notes"] == "updated"
     assert run_repository.get_run_by_id("nope") is None

@@ -35,17 +35,40 @@ def test_migration_files_are_well_named():
     assert [m.path for m in discover()] == sorted(files, key=lambda p: int(p.name[1:4]))
 
 
+V001_TABLES = ("runs", "laps", "recording_data", "raw_activities", "quarantine", "sync_state")
+
+
 def _v001_database_with_data(path: Path) -> dict:
-    with DuckDBManager(path, apply_migrations=False) as manager:
-        assert migrate(manager.connection, target_version=1) == [1]
-        repo = RunRepository(manager.connection)
+    """A v001 database holding what the repository writes (valid, detailed, quarantined, deleted rows and a
+    cursor). The rows are written by today's repository into a scratch database, then copied column by column
+    into a file migrated to v001 only: today's repository needs today's schema."""
+    with DuckDBManager() as scratch:
+        repo = RunRepository(scratch.connection)
         repo.upsert_activities([payloads.gps_run(1), payloads.manual_run(2), payloads.zero_duration_run(3)])
         repo.upsert_activities([payloads.laps_and_pauses_run(4)], payload_kind="detail")
         repo.upsert_activities([{"activityId": 5, "distance": -1}])
         repo.set_sync_state({"summaries.updated_since": "1700000000"})
         repo.mark_deleted([2])
+        with DuckDBManager(path, apply_migrations=False) as manager:
+            assert migrate(manager.connection, target_version=1) == [1]
+        literal = str(path).replace("'", "''")  # ATTACH takes no parameters
+        scratch.connection.execute(f"ATTACH '{literal}' AS old")
+        for table in V001_TABLES:
+            names = [row[0] for row in scratch.connection.execute(f"DESCRIBE old.{table}").fetchall()]
+            columns = ", ".join(f'"{name}"' for name in names)
+            scratch.connection.execute(f"INSERT INTO old.{table} ({columns}) SELECT {columns} FROM {table}")
+        scratch.connection.execute("DETACH old")
+    with DuckDBManager(path, apply_migrations=False) as manager:
         assert manager.schema_version() == 1
         return snapshot(manager.connection)
+
+
+def _v001_columns(rows: list[tuple], added: int) -> list[tuple]:
+    """``runs`` rows without the ``added`` columns later migrations appended."""
+    return [row[: len(row) - added] for row in rows]
+
+
+RUNS_COLUMNS_ADDED_SINCE_V001 = 1  # v003: deleted_as_of_utc
 
 
 def test_upgrade_from_v001_keeps_the_data(tmp_path: Path):
@@ -55,7 +78,9 @@ def test_upgrade_from_v001_keeps_the_data(tmp_path: Path):
     with DuckDBManager(path) as manager:
         assert manager.applied_migrations == [m.version for m in discover() if m.version > 1]
         assert manager.schema_version() == LATEST
-        assert snapshot(manager.connection) == before
+        after = snapshot(manager.connection)
+        assert {**after, "runs": _v001_columns(after["runs"], RUNS_COLUMNS_ADDED_SINCE_V001)} == before
+        assert all(row[-1] is None for row in after["runs"])  # deleted_as_of_utc: unknown for old deletions
         # and the upgraded database keeps working
         RunRepository(manager.connection).upsert_activities([payloads.treadmill_run(6)])
 
@@ -78,7 +103,8 @@ def test_upgrade_through_a_data_migration(tmp_path: Path):
         after = snapshot(connection)
         assert after["laps"] == before["laps"] and after["recording_data"] == before["recording_data"]
         assert after["raw_activities"] == before["raw_activities"] and after["quarantine"] == before["quarantine"]
-        assert [row[:-1] for row in after["runs"]] == before["runs"]  # same rows, one new column
+        # same rows, plus the columns added since v001 and the new one
+        assert _v001_columns(after["runs"], RUNS_COLUMNS_ADDED_SINCE_V001 + 1) == before["runs"]
         assert migrate(connection, migrations=migrations) == []
     finally:
         connection.close()

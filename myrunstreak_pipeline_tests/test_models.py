@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -25,10 +26,8 @@ from myrunstreak_pipeline_tests.fixtures import payloads
 
 
 def as_sent(payload: dict[str, Any]) -> dict[str, Any]:
-    """What a round trip must give back: the same keys and values, minus nulls, with the id as a string."""
-    expected = {key: value for key, value in payload.items() if value is not None}
-    expected["activityId"] = str(expected["activityId"])
-    return expected
+    """What a round trip must give back: the same keys and values (the id an int, as sent), minus nulls."""
+    return {key: value for key, value in payload.items() if value is not None}
 
 
 @pytest.mark.parametrize(
@@ -277,7 +276,7 @@ def test_brief_accepts_both_spellings(spelling):
     assert brief.activity_id == "123"
     assert brief.local_date == date(2022, 11, 9)
     assert brief.model_dump(by_alias=True) == {
-        "activityId": "123",
+        "activityId": 123,
         "startDateTimeLocal": "2022-11-09T09:12:00-05:00",
         "distance": 9.74928,
         "duration": 2836.895,
@@ -334,3 +333,220 @@ def test_generated_runs_derive_dates_from_their_own_string(day, minutes, offset,
         __import__("datetime").timezone.utc
     ).replace(tzinfo=None)
     assert Activity.model_validate(activity.to_payload()) == activity
+
+
+# --- strict, bounded values (models/bounds.py, docs/validation-bounds.md) ----------------------------------
+def _detail_with(path: str, value: Any) -> dict[str, Any]:
+    """A laps_and_pauses_run with the value at ``path`` (``laps.0.endDistance``, ``recordingValues.4.0`` …)."""
+    payload = payloads.laps_and_pauses_run(5)
+    *parents, last = path.split(".")
+    target: Any = payload
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    target[int(last) if isinstance(target, list) else last] = value
+    return payload
+
+
+NOT_NUMBERS = [True, False, "10", "1_0", "9.7", " 5", float("nan"), float("inf"), float("-inf"), 10**400, [], {}]
+
+
+@pytest.mark.parametrize("value", NOT_NUMBERS, ids=repr)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "distance",
+        "duration",
+        "calories",
+        "heartRateAverage",
+        "cadenceMax",
+        "temperature",
+        "humidity",
+        "windSpeed",
+        "startLatitude",
+        "elevationGain",
+        "moonPhase",
+        "laps.0.endDistance",
+        "laps.1.endDuration",
+        "recordingValues.4.0",
+        "pauseIndexes.0",
+        "songs.0.BPM",
+        "heartRateRecovery.0.heartRate",
+    ],
+)
+def test_numbers_are_json_numbers(path, value):
+    text = _error_text(_detail_with(path, value))
+    assert text.startswith(path) or f"; {path}" in text, text
+
+
+@pytest.mark.parametrize("path", ["calories", "heartRateAverage", "humidity", "pauseIndexes.0", "windSpeed"])
+def test_integers_accept_integral_floats_only(path):
+    Activity.model_validate(_detail_with(path, 40.0))  # JSON cannot tell 40 from 40.0
+    assert _error_text(_detail_with(path, 40.5)).startswith(path)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        1667999520,  # epoch seconds
+        1667999520.0,
+        "1667999520",  # an epoch as a numeric string
+        "1700000000",
+        "2022-11-09T09:12:00-05:00\x00",  # NUL
+        "2022-11-09T09:12:00-05:00 ",  # trailing space
+        "2022-11-09T09:12:00-05:00\n",
+        "2022-11-09T09:12:00-05:00junk",
+        "2022-11-09T09:12:00-05:00:30",  # an offset with seconds
+        "2022-11-09T09:12:00Z",  # SmashRun sends ±HH:MM
+        "2022-11-09T09:12-05:00",  # no seconds
+        "2022-11-09 09:12:00-05:00",
+        "2022-11-09",
+        "2022-11-09T09:12:00.1234567-05:00",  # more digits than a microsecond
+        "2022-02-30T09:12:00-05:00",
+        "2022-11-09T09:12:00+15:00",  # beyond any real zone
+        "1899-12-31T23:59:00+00:00",
+        "2101-01-01T00:00:00+00:00",
+        "\u0662\u0660\u0662\u0662-11-09T09:12:00-05:00",  # Arabic-Indic digits
+        True,
+    ],
+    ids=repr,
+)
+def test_start_must_be_smashruns_local_shape(start):
+    assert _error_text(payloads.gps_run(start=start)).startswith("startDateTimeLocal")
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        1700000000,
+        "1700000000",
+        "2022-11-09T15:01:39.44Z",  # UTC stamps carry no offset
+        "2022-11-09T15:01:39.44+00:00",
+        "2022-11-09T15:01:39.44\x00",
+        "2022-11-09T15:01:39.4444444",
+        "2022-11-09T15:01",
+        "2101-01-01T00:00:00",
+        False,
+    ],
+    ids=repr,
+)
+def test_utc_stamps_must_be_smashruns_utc_shape(stamp):
+    for key in ("dateUpdatedUTC", "dateCreatedUTC", "syncDateTimeUTC"):
+        assert _error_text(payloads.gps_run(**{key: stamp})).startswith(key)
+
+
+@pytest.mark.parametrize("text", ["2022-11-09T06:58:00-05:00", "2022-11-09T06:58:00"])
+def test_sunrise_kept_verbatim(text):
+    activity = Activity.model_validate(payloads.extended_run(sunriseLocal=text))
+    assert activity.sunrise_local == text
+    assert _error_text(payloads.extended_run(sunriseLocal=1667995080)).startswith("sunriseLocal")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("distance", 2000.001),
+        ("distance", 0.000009),
+        ("duration", 14 * 24 * 3600 + 1),
+        ("calories", 500_001),
+        ("calories", -1),
+        ("heartRateMin", 19),
+        ("cadenceMax", 401),
+        ("bodyWeight", 700.1),
+        ("bodyWeight", 1.9),
+        ("temperature", 70.1),
+        ("temperature", -100.1),
+        ("temperatureApparent", 100.1),
+        ("temperatureWindChill", -130.1),
+        ("windSpeed", 451),
+        ("startLatitude", 90.01),
+        ("startLongitude", -180.01),
+        ("elevationGain", 100_000.1),
+        ("elevationLoss", -1),
+        ("elevationMin", -1000.1),
+        ("elevationMin", 9500.1),
+        ("elevationNet", 10_500.1),
+        ("speedVariability", -0.1),
+        ("moonPhase", 1.01),
+        ("laps.0.endDistance", 2000.1),
+        ("laps.0.endDuration", 14 * 24 * 3600 + 1),
+        ("pauseIndexes.0", -1),
+        ("songs.0.BPM", 1000.1),
+        ("heartRateRecovery.0.duration", 86_401),
+        ("heartRateRecovery.0.heartRate", 251),
+        ("notes", "n" * 10_001),
+        ("city", "c" * 257),
+        ("weatherType", "w" * 257),
+        ("recordingKeys.0", "k" * 65),
+    ],
+)
+def test_values_beyond_the_bounds_are_rejected_by_name(path, value):
+    text = _error_text(_detail_with(path, value))
+    assert text.startswith(path) or f"; {path}" in text, text
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("heartRate", 251),
+        ("heartRate", -1),
+        ("latitude", 90.5),
+        ("longitude", 181),
+        ("elevation", 9501),
+        ("clock", -0.001),
+        ("distance", 2000.01),
+        ("cadence", 401),
+    ],
+)
+def test_recording_samples_beyond_the_bounds_are_rejected(key, value):
+    payload = payloads.laps_and_pauses_run(5)
+    payload["recordingValues"][payload["recordingKeys"].index(key)][3] = value
+    text = _error_text(payload)
+    assert text.startswith("recordingValues.") and key in text, text
+
+
+def test_unknown_recording_series_need_only_be_finite():
+    payload = payloads.detail_run(5)
+    payload["recordingKeys"].append("mystery")
+    payload["recordingValues"].append([-1e300, 1e300, None, 0, 5, 6])
+    assert Activity.model_validate(payload).recording_values[-1][0] == -1e300
+    payload["recordingValues"][-1][0] = float("inf")
+    assert _error_text(payload).startswith("recordingValues.7.0")
+
+
+def test_lists_must_be_json_arrays_of_bounded_length():
+    assert _error_text({**payloads.detail_run(5), "laps": ({"endDuration": 1},)}).startswith("laps")
+    too_many = [{"lapType": "general", "endDuration": 1, "endDistance": 0.1}] * 10_001
+    assert _error_text({**payloads.detail_run(5), "laps": too_many}).startswith("laps")
+
+
+def test_faster_than_60_kph_over_any_distance_is_impossible():
+    Activity.model_validate(payloads.gps_run(distance=0.5, duration=30.0))  # 1:00 min/km over 500 m: allowed
+    assert "60 km/h" in _error_text(payloads.gps_run(distance=0.5, duration=29.0))
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored", "dumped"),
+    [
+        (31000001, "31000001", 31000001),
+        ("31000001", "31000001", 31000001),
+        (0, "0", 0),
+        (2**63 - 1, str(2**63 - 1), 2**63 - 1),
+        (str(2**63), str(2**63), str(2**63)),  # beyond int64: stays text
+        ("007", "007", "007"),  # not a plain integer: dumping it as 7 would change the id
+        ("-5", "-5", "-5"),
+        ("1e5", "1e5", "1e5"),
+        ("run-abc", "run-abc", "run-abc"),
+    ],
+)
+def test_activity_id_is_stored_as_text_and_sent_back_as_smashrun_does(sent, stored, dumped):
+    activity = Activity.model_validate(payloads.gps_run(sent))
+    assert activity.activity_id == stored
+    payload = activity.to_payload()
+    assert payload["activityId"] == dumped and type(payload["activityId"]) is type(dumped)
+    assert json.loads(activity.model_dump_json(by_alias=True))["activityId"] == dumped
+    assert Activity.model_validate(payload) == activity
+
+
+@pytest.mark.parametrize("sent", [True, -1, 2**63, 1.0, "", " 5", "5 ", "a\x00b", "a\nb", "x" * 65, None, [5]])
+def test_bad_activity_ids(sent):
+    assert _error_text(payloads.gps_run(sent) if sent is not None else _without("activityId")).startswith("activityId")

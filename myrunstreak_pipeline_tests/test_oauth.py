@@ -152,6 +152,21 @@ def test_auth_cli_end_to_end(app, tmp_path):
         assert secret not in output
 
 
+def test_auth_cli_checks_the_token_file_before_spending_a_code(app, tmp_path, monkeypatch, capsys):
+    from myrunstreak_pipeline import cli
+
+    monkeypatch.delenv("SMASHRUN_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("SMASHRUN_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("SMASHRUN_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("SMASHRUN_AUTH_BASE", app.auth_base)
+    for token_file in [tmp_path, tmp_path / "a-file" / "token.json"]:
+        (tmp_path / "a-file").write_text("not a folder")
+        code = cli.main(["auth", "--no-browser", "--timeout", "5", "--token-file", str(token_file)])
+        err = capsys.readouterr().err
+        assert code == 2 and "--token-file" in err and "hint:" in err and "Traceback" not in err
+    assert not [r for r in app.requests if r.path.startswith("/oauth2/")]  # no code was asked for, none spent
+
+
 def test_auth_cli_without_app_credentials_gives_a_hint(monkeypatch):
     from myrunstreak_pipeline.cli import auth as auth_cli
 
@@ -240,6 +255,125 @@ def test_user_level_token_cannot_refresh(sandbox):
     client = SmashRunClient(sandbox.api_base, auth, retry=FAST)
     assert client.userinfo()
     assert client.refresh_count == 0 and not [r for r in sandbox.requests if r.path.startswith("/oauth2/")]
+
+
+# ------------------------------------------------------------------------------- concurrent refreshers
+
+RACER = """
+import sys
+from myrunstreak_pipeline.errors import MyRunStreakError
+from myrunstreak_pipeline.smashrun.client import SmashRunClient
+from myrunstreak_pipeline.smashrun.oauth import AppToken, TokenFile
+from myrunstreak_pipeline.smashrun.retry import RetryPolicy
+
+api_base, auth_base, path, client_id, client_secret = sys.argv[1:6]
+auth = AppToken(client_id, client_secret, TokenFile(path), auth_base)
+client = SmashRunClient(api_base, auth, retry=RetryPolicy(backoff_factor=0.01, timeout=(2.0, 5.0)))
+print("ready", flush=True)
+sys.stdin.readline()  # both processes start refreshing at the same moment
+try:
+    name = client.userinfo()["userName"]
+except MyRunStreakError as error:
+    print(f"error: {error}\\nhint: {error.hint}", flush=True)
+    sys.exit(2)
+print("ok", client.refresh_count, name, flush=True)
+"""
+
+
+def expired_token_file(sb, path: Path) -> TokenFile:
+    """A stored app token whose access token expired a minute ago (its refresh token is still good)."""
+    store = stored_token(sb, path, expires_in=3600)
+    token = store.load()
+    token["obtained_at"], token["expires_at"] = time.time() - 3660, time.time() - 60
+    store.save(token)
+    return store
+
+
+def test_two_processes_refreshing_the_same_expired_token_both_carry_on(app, tmp_path):
+    store = expired_token_file(app, tmp_path / "token.json")
+    refresh_token = store.load()["refresh_token"]
+    args = [app.api_base, app.auth_base, str(store.path), CLIENT_ID, CLIENT_SECRET]
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for racer in racers:
+            assert racer.stdout.readline().strip() == "ready"
+        for racer in racers:  # go
+            racer.stdin.write("go\n")
+            racer.stdin.flush()
+        outputs = [racer.communicate(timeout=60)[0] for racer in racers]
+    finally:
+        for racer in racers:
+            if racer.poll() is None:
+                racer.kill()
+    for racer, output in zip(racers, outputs, strict=True):
+        assert racer.returncode == 0 and output.startswith("ok"), output
+        assert "myrunstreak auth" not in output and CLIENT_SECRET not in output
+    # One refresh reached SmashRun; the other process found the winner's token in the file and used it.
+    assert [r.status for r in token_posts(app)] == [200]
+    stored = store.load()
+    assert stored["refresh_token"] != refresh_token
+    assert stat.S_IMODE(os.stat(store.lock_path).st_mode) == 0o600
+    assert app_client(app, TokenFile(store.path)).userinfo()  # the stored token works
+
+
+def test_two_threads_with_their_own_clients_share_one_refresh(app, tmp_path):
+    store = expired_token_file(app, tmp_path / "token.json")
+    clients = [app_client(app, TokenFile(store.path)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list = []
+
+    def race(client) -> None:
+        barrier.wait()
+        try:
+            results.append(client.userinfo()["userName"])
+        except MyRunStreakError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=race, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [app.athlete.user_name] * 2
+    assert [r.status for r in token_posts(app)] == [200]
+    assert clients[0]._session.token["access_token"] == clients[1]._session.token["access_token"]
+
+
+def test_a_refused_refresh_uses_the_token_a_concurrent_refresher_stored(app, tmp_path, monkeypatch):
+    """A refresher that ignores the lock (another host sharing the file) wins the race: SmashRun refuses our
+    refresh token (rotated away), but the file now holds the winner's token - use it, no re-authorization."""
+    store = expired_token_file(app, tmp_path / "token.json")
+    old = store.load()
+    client = app_client(app, store)
+    ours = client._session.refresh_token
+
+    def rival_goes_first(*args, **kwargs):
+        reply = requests.post(
+            f"{app.auth_base}/oauth2/token",
+            timeout=5,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": old["refresh_token"],
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+            },
+        )
+        TokenFile(store.path).save(reply.json())
+        return ours(*args, **kwargs)
+
+    monkeypatch.setattr(client._session, "refresh_token", rival_goes_first)
+    assert client.userinfo()["userName"] == app.athlete.user_name
+    assert [r.status for r in token_posts(app)] == [200, 400]  # the rival's, then our refused one
+    assert client._session.token["access_token"] == store.load()["access_token"] != old["access_token"]
 
 
 # ------------------------------------------------------------------------------------------- token file

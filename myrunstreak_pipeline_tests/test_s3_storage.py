@@ -363,7 +363,7 @@ def test_local_open_read_only(tmp_path):
         assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 4
     finally:
         connection.close()
-    with pytest.raises(MyRunStreakError, match="no database"):
+    with pytest.raises(MyRunStreakError, match="database not found"):
         open_read_only(tmp_path / "absent.duckdb")
 
 
@@ -423,7 +423,7 @@ def test_missing_bucket_and_missing_object_are_clear_errors(s3_client, s3_bucket
     assert "bucket" in str(writer_error.value)
     with pytest.raises(MyRunStreakError, match="bucket 'no-such-bucket-here' does not exist"):
         open_read_only("s3://no-such-bucket-here/x.duckdb", aws_env)
-    with pytest.raises(MyRunStreakError, match="no database at") as reader_error:
+    with pytest.raises(MyRunStreakError, match="database not found") as reader_error:
         open_read_only(f"s3://{s3_bucket}/never-published.duckdb", aws_env)
     assert reader_error.value.hint and "myrunstreak run" in reader_error.value.hint
 

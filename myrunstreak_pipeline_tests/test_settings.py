@@ -49,6 +49,16 @@ def test_values_are_parsed(monkeypatch):
         ("MYRUNSTREAK_SCHEDULE_TIME", "25:00"),
         ("MYRUNSTREAK_MAX_QUARANTINE_RATE", "-0.1"),
         ("MYRUNSTREAK_CALENDAR_YEARS", "0"),
+        ("MYRUNSTREAK_HISTORY_START", "2099-01-01"),
+        ("MYRUNSTREAK_HISTORY_START", "0001-01-01"),
+        ("MYRUNSTREAK_S3_ENDPOINT_URL", "notaurl"),
+        ("MYRUNSTREAK_S3_ENDPOINT_URL", "http://minio:99999"),
+        ("MYRUNSTREAK_POOL_TIMEOUT", "0"),
+        ("MYRUNSTREAK_POOL_TIMEOUT", "inf"),
+        ("MYRUNSTREAK_DETAIL_MAX_ATTEMPTS", "0"),
+        ("SMASHRUN_API_BASE", "ftp://example.com/v1"),
+        ("SMASHRUN_AUTH_BASE", "secure.smashrun.com"),
+        ("MYRUNSTREAK_DB", "   "),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch, name, value):
@@ -57,6 +67,13 @@ def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch, name, value):
         Settings.from_env()
     assert name in str(error.value) and "\n" not in str(error.value)
     assert error.value.hint
+
+
+def test_urls_are_trimmed(monkeypatch):
+    monkeypatch.setenv("SMASHRUN_AUTH_BASE", " http://127.0.0.1:8765/ ")
+    monkeypatch.setenv("MYRUNSTREAK_S3_ENDPOINT_URL", " http://127.0.0.1:9000 ")
+    settings = Settings.from_env()
+    assert settings.auth_base == "http://127.0.0.1:8765" and settings.s3_endpoint_url == "http://127.0.0.1:9000"
 
 
 def test_secrets_never_shown(monkeypatch):

@@ -1,7 +1,9 @@
 """The ``myrunstreak`` command: a thin dispatcher; each subcommand lives with the room it belongs to.
 
 Every subcommand module exposes ``add_arguments(parser)`` and ``command(args) -> int``. They are imported
-lazily so ``myrunstreak streak`` does not pay for importing Dagster.
+lazily so ``myrunstreak streak`` does not pay for importing Dagster. Before any command runs, its flags are
+parsed (a bad one is refused) and the environment is read and validated (``Settings.from_env()``), so user
+errors end in one ``error:`` line plus a ``hint:`` line and exit status 2, before any work.
 """
 
 from __future__ import annotations
@@ -23,8 +25,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a bad flag reported like every other user error: one ``error:`` line, one ``hint:`` line,
+    exit status 2 (argparse's usage block would bury the line that matters)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {message}\nhint: see `{self.prog} --help` for the options and their ranges\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="myrunstreak", description="Run-streak pipeline for SmashRun runners.")
+    parser = ArgumentParser(prog="myrunstreak", description="Run-streak pipeline for SmashRun runners.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
@@ -45,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("requests_oauthlib", "oauthlib", "urllib3", "botocore", "boto3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        from myrunstreak_pipeline.settings import Settings
+
+        # Every command: a bad environment is one line before any network or disk work. A command that sets some
+        # variables itself (demo) names them in ``settings_overrides(args)``: those are not the user's to get wrong.
+        overrides = getattr(args._module, "settings_overrides", None)
+        Settings.from_env(**(overrides(args) if overrides else {}))
         return int(args._module.command(args) or 0)
     except MyRunStreakError as error:
         print(f"error: {error}", file=sys.stderr)

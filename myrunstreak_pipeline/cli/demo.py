@@ -12,11 +12,15 @@ import os
 import secrets
 from pathlib import Path
 
+from myrunstreak_pipeline.cli.preflight import synthetic_years
+
 DEMO_DIR = Path(".myrunstreak")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--years", type=int, default=10, help="years of synthetic history (default 10)")
+    parser.add_argument(
+        "--years", type=synthetic_years, default=10, help="years of synthetic history (default 10; 1-100)"
+    )
     parser.add_argument("--seed", type=int, default=7, help="synthetic athlete seed (default 7)")
     parser.add_argument(
         "--db",
@@ -25,15 +29,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def settings_overrides(args: argparse.Namespace) -> dict[str, str | None]:
+    """The settings the demo points at its own sandbox and database (whatever the environment holds for them
+    is ignored, so it is not checked either); placeholders until the sandbox is up."""
+    from myrunstreak_pipeline.settings import DEFAULT_API_BASE, DEFAULT_AUTH_BASE, DEFAULT_DB
+
+    return {
+        "api_base": DEFAULT_API_BASE,
+        "auth_base": DEFAULT_AUTH_BASE,
+        "access_token": None,
+        "db": DEFAULT_DB,
+        "history_start": None,
+    }
+
+
 def command(args: argparse.Namespace) -> int:
-    from myrunstreak_pipeline.analytics import format_card, local_today, streak_card
-    from myrunstreak_pipeline.cli.run import run_pipeline
-    from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
-    from myrunstreak_pipeline.duckdb_ops.s3 import open_read_only
-    from myrunstreak_pipeline.sandbox import SandboxServer
+    from myrunstreak_pipeline.cli.preflight import check_database, check_folder, is_s3_uri
     from myrunstreak_pipeline.settings import Settings
 
+    # Before the sandbox is built: the environment, then the places the demo will write.
+    given = Settings.from_env(**settings_overrides(args))
     db = args.db if is_s3_uri(args.db) else str(Path(args.db).expanduser().resolve())
+    check_database(db, given, source="--db", write=True)
+    check_folder(given.dagster_home, "DAGSTER_HOME")
+    if given.calendar_dir:
+        check_folder(given.calendar_dir, "MYRUNSTREAK_CALENDAR_DIR")
+
+    from myrunstreak_pipeline.analytics import format_card, local_today, streak_card
+    from myrunstreak_pipeline.cli.run import run_pipeline
+    from myrunstreak_pipeline.duckdb_ops.s3 import open_read_only
+    from myrunstreak_pipeline.sandbox import SandboxServer
+
     token = secrets.token_urlsafe(24)  # a throwaway token for this sandbox only; never printed
     with SandboxServer(years=args.years, seed=args.seed, token=token, rate_limit=0) as sandbox:
         first_year = min(a["startDateTimeLocal"][:4] for a in sandbox.athlete.activities)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 from myrunstreak_pipeline.errors import MyRunStreakError
@@ -55,9 +56,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _calendar_file(text: str) -> Path:
+    from myrunstreak_pipeline.cli.preflight import check_creatable
+
     path = Path(text).expanduser()
     if path.suffix.lower() not in (".png", ".svg"):  # checked before any work: the card is not printed in vain
         raise argparse.ArgumentTypeError(f"the calendar file must end in .png or .svg: {text!r}")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"the calendar file is a folder: {text!r}")
+    try:  # the picture can be written there (its folder exists or can be created)
+        check_creatable(path, "--calendar", "the file", "")
+    except MyRunStreakError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--calendar: ")) from None
     return path
 
 
@@ -72,36 +81,19 @@ def _positive_int(text: str) -> int:
 
 
 def open_database(uri: str, s3_endpoint_url: str | None = None):
-    """A read-only DuckDB connection to ``uri``: a local path, or ``s3://bucket/key`` through the storage
-    layer's reader (attached read-only over httpfs; ``s3_endpoint_url`` for S3-compatible stores)."""
-    from myrunstreak_pipeline.duckdb_ops.location import is_s3_uri
+    """A read-only DuckDB connection to ``uri`` (a local path or ``s3://bucket/key``), from the storage layer's
+    reader: the same checks and one-line errors as every other reader. ``command`` reads through
+    ``open_reader(...).read(fn)`` instead, so each answer comes from one whole version of an S3 object."""
+    from myrunstreak_pipeline.duckdb_ops.s3.reader import open_read_only
 
-    if is_s3_uri(uri):
-        from myrunstreak_pipeline.duckdb_ops.s3 import open_read_only
-
-        return open_read_only(uri, s3_endpoint_url)
-
-    import duckdb
-
-    path = Path(uri).expanduser()
-    if not path.is_file():
-        raise MyRunStreakError(
-            f"database not found: {path}",
-            hint="run `myrunstreak run` (or `myrunstreak demo`) first, or point --db / MYRUNSTREAK_DB at it",
-        )
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
-        raise MyRunStreakError(
-            f"cannot open database {path}: {error}",
-            hint="is it a DuckDB file? If another process is writing it, try again when it has finished",
-        ) from error
+    return open_read_only(uri, s3_endpoint_url)
 
 
 def command(args: argparse.Namespace) -> int:
     import duckdb
 
     from myrunstreak_pipeline.analytics.report import format_card, local_today, streak_card, streak_report
+    from myrunstreak_pipeline.duckdb_ops.s3.reader import open_reader
     from myrunstreak_pipeline.settings import Settings
 
     settings = Settings.from_env()
@@ -110,35 +102,37 @@ def command(args: argparse.Namespace) -> int:
     # A rule set explicitly in the environment wins; otherwise the rule stored in the database applies.
     min_km = settings.streak_min_km if settings.is_set("streak_min_km") else None
     mode = settings.streak_mode if settings.is_set("streak_mode") else None
-    con = open_database(uri, settings.s3_endpoint_url)
-    try:
+    from myrunstreak_pipeline.cli.preflight import check_database
+
+    check_database(uri, settings, source="--db" if args.db else "MYRUNSTREAK_DB", write=False)  # before any work
+
+    def card(con) -> str:
         if args.json:
-            print(json.dumps(streak_report(con, today, min_km, mode)))
-        else:
-            print(format_card(streak_card(con, today, min_km, mode)))
-        if args.calendar:
-            _write_calendar(con, args, today)
+            return json.dumps(streak_report(con, today, min_km, mode))
+        return format_card(streak_card(con, today, min_km, mode))
+
+    # Each read sees one whole version of an S3 object (pinned, or retried when a writer published meanwhile).
+    try:
+        with open_reader(uri, settings.s3_endpoint_url) as reader:
+            print(reader.read(card))
+            if args.calendar:
+                print(reader.read(lambda con: _write_calendar(con, args, today)), file=sys.stderr)
     except duckdb.CatalogException as error:
         raise MyRunStreakError(
             f"{uri} has no streak views (not created or migrated by this version): {error}",
             hint="run `myrunstreak run` once to create and migrate it",
         ) from error
-    finally:
-        con.close()
     return 0
 
 
-def _write_calendar(con, args: argparse.Namespace, today) -> None:
-    import sys
-
+def _write_calendar(con, args: argparse.Namespace, today) -> str:
+    """Write the calendar file; the line to report it (on stderr: stdout stays the card or --json alone)."""
     from myrunstreak_pipeline.analytics.calendar import DEFAULT_YEARS, write_calendar
 
     years = None if args.all_years else (args.calendar_years or DEFAULT_YEARS)
     drawing = write_calendar(con, args.calendar, years=years, through=today)  # the card's --today, too
     grid = drawing.grid
-    # stderr: stdout stays the card (or the --json object) alone
-    print(
+    return (
         f"calendar {grid.years[-1]}..{grid.years[0]} written to {drawing.path} "
-        f"({drawing.width_px}x{drawing.height_px} px)",
-        file=sys.stderr,
+        f"({drawing.width_px}x{drawing.height_px} px)"
     )

@@ -85,6 +85,9 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, settings:
             f"listing SmashRun summaries for {start}..{end} "
             f"({len(context.partition_keys)} partition(s), {'one unpaged call' if whole_history else 'paged'})",
         )
+        # Taken before the first request: the window's deletions are recorded as of then, and a run stored from a
+        # newer listing (stamped after this) is not flagged by this one (monotonic updates, replace_window).
+        listed_at = dt.datetime.now(dt.UTC)
         with smashrun.client() as client:
             # One unpaged listing serves a whole-history window; a year pages from the newest backwards.
             fetch = client.list_activities() if whole_history else client.list_activities_in_window(start, end)
@@ -101,7 +104,7 @@ def build_ingest_assets(partitions: dg.TimeWindowPartitionsDefinition, settings:
         def load(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
             return (
-                RunRepository(con).replace_window(start, end, staged, cursor=cursor),
+                RunRepository(con).replace_window(start, end, staged, cursor=cursor, listed_at=listed_at),
                 table_row_counts(con),
                 table_schema(con, "runs"),
                 table_schema(con, "raw_activities"),

@@ -26,6 +26,7 @@ from myrunstreak_pipeline.settings import (
     DEFAULT_API_BASE,
     DEFAULT_AUTH_BASE,
     DEFAULT_DETAIL_BUDGET,
+    DEFAULT_DETAIL_MAX_ATTEMPTS,
     DEFAULT_TOKEN_FILE,
     Settings,
 )
@@ -72,6 +73,7 @@ class SmashRunResource(dg.ConfigurableResource):
     client_secret: str | None = None  # bind with dg.EnvVar("SMASHRUN_CLIENT_SECRET")
     token_file: str = DEFAULT_TOKEN_FILE
     detail_request_budget: int = DEFAULT_DETAIL_BUDGET
+    detail_max_attempts: int = DEFAULT_DETAIL_MAX_ATTEMPTS  # a detail id failing this often is given up on
 
     def __repr__(self) -> str:  # never show the resolved secrets
         return f"SmashRunResource(api_base={self.api_base!r}, detail_request_budget={self.detail_request_budget})"
@@ -88,6 +90,7 @@ class SmashRunResource(dg.ConfigurableResource):
             client_secret=_secret_reference(settings, "client_secret"),
             token_file=settings.token_file,
             detail_request_budget=settings.detail_budget,
+            detail_max_attempts=settings.detail_max_attempts,
         )
 
     def client(self) -> SmashRunClient:

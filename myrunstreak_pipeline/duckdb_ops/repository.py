@@ -3,6 +3,11 @@
 Every write goes through one path (``_write_batch``): the batch is validated and de-duplicated
 (``validation.py``) and converted to Arrow (``staging.py``), then loaded with a handful of set-based statements
 over the registered Arrow tables, inside one transaction. The seed's single-row methods are thin wrappers over it.
+
+Updates are monotonic (sql/queries/repository/staged_verdicts.sql has the full rule): a stored activity is replaced
+only by a payload with a newer ``dateUpdatedUTC`` (a detail payload also at an equal one), and deletions are ordered
+the same way (``deleted_as_of_utc``), so batches, partitions, runs and S3 retries give the same database whatever
+order they land in, and re-applying a batch is a no-op.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from myrunstreak_pipeline.duckdb_ops import staging
 from myrunstreak_pipeline.duckdb_ops.staging import PayloadKind, StagedBatch, as_staged_batch, stage_activities
@@ -31,12 +37,20 @@ from myrunstreak_pipeline.today import local_today
 class UpsertResult:
     """What one write did. ``quarantine_reasons`` holds (activity_id or None, reason) per rejected payload."""
 
-    loaded: int = 0  # distinct activities upserted (after de-duplication)
+    loaded: int = 0  # distinct activities now stored at this payload's version (applied, or already current)
     quarantined: int = 0
     quarantine_reasons: list[tuple[str | None, str]] = field(default_factory=list)
     duplicates: int = 0  # valid payloads superseded by a newer one for the same id in the same batch
-    marked_deleted: int = 0  # replace_window: runs flagged deleted upstream
+    marked_deleted: int = 0  # replace_window: runs newly flagged deleted upstream
+    stale: int = 0  # valid payloads not applied: the stored run is newer (or stamped while they are not)
     unknown_enum_values: dict[str, list[str]] = field(default_factory=dict)  # field -> values kept verbatim
+
+
+def _naive_utc(moment: datetime | None) -> datetime:
+    """``moment`` (aware, or naive meaning UTC) as naive UTC, the way the tables store instants; None: now."""
+    if moment is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _rows_as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -74,29 +88,34 @@ class RunRepository:
         items: Iterable[Mapping[str, Any] | Activity] | StagedBatch,
         *,
         cursor: Mapping[str, str] | None = None,
+        listed_at: datetime | None = None,
     ) -> UpsertResult:
         """The idempotent partition write: upsert ``items`` (summaries); flag as deleted every live run dated in
         ``[start_date, end_date_exclusive)`` that the items no longer contain; store ``cursor`` in sync_state.
-        All in one transaction. A payload that fails validation still protects its stored run from deletion."""
+        All in one transaction. A payload that fails validation still protects its stored run from deletion.
+
+        ``listed_at`` is when the listing was fetched (default: now; naive means UTC): the deletions are recorded
+        as of then, and a run stored with a newer ``dateUpdatedUTC`` (loaded from a newer listing) is not flagged.
+        """
         if end_date_exclusive <= start_date:
             raise MyRunStreakError("replace_window: the end date must be after the start date")
         staged = as_staged_batch(items, "summary")
+        listed_at = _naive_utc(listed_at)
         with transaction(self.connection):
-            result = self._write_batch(staged, None)
+            result = self._write_batch(staged, listed_at)
             with self._staged("staged_present_ids", staged.present_ids):
-                marked = self.connection.execute(
-                    load_sql("queries/repository/flag_deleted_in_window.sql"),
-                    {"start_date": start_date, "end_date": end_date_exclusive},
-                ).fetchone()[0]
+                marked = self._flag_deleted(
+                    "flag_deleted_in_window.sql",
+                    {"start_date": start_date, "end_date": end_date_exclusive, "listed_at": listed_at},
+                )
             if cursor:
                 self._set_sync_state(cursor)
-        return UpsertResult(**{**result.__dict__, "marked_deleted": int(marked)})
+        return UpsertResult(**{**result.__dict__, "marked_deleted": marked})
 
     def _write_batch(self, staged: StagedBatch, fetched_at: datetime | None) -> UpsertResult:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        fetched_at = (
-            fetched_at.astimezone(UTC).replace(tzinfo=None) if fetched_at and fetched_at.tzinfo else fetched_at
-        ) or now
+        now = _naive_utc(None)
+        fetched_at = _naive_utc(fetched_at) if fetched_at is not None else now
+        stale = 0
         if staged.quarantine:
             distinct = list(dict.fromkeys(staged.quarantine))  # identical bad payloads: one row
             with self._staged("staged_quarantine", staging.quarantine_table(distinct)):
@@ -106,26 +125,40 @@ class RunRepository:
                 )
         if staged.loaded:
             with self._staged("staged_raw", staged.raw):
-                self.connection.execute(
-                    load_sql("queries/repository/upsert_raw_activities.sql"),
-                    {"payload_kind": staged.payload_kind, "fetched_at": fetched_at},
-                )
-            with self._staged("staged_runs", staged.runs):
-                self.connection.execute(
-                    load_sql("queries/repository/merge_runs.sql"), {"keep_extended": staged.payload_kind == "summary"}
-                )
-                if staged.payload_kind == "detail":
-                    self._replace_details(staged)
+                # Decide first, for the whole batch, which payloads win over what is stored (monotonic updates);
+                # every write is restricted to them. A fully stale or already-stored batch writes nothing.
+                verdicts = self.connection.execute(
+                    load_sql("queries/repository/staged_verdicts.sql"), {"payload_kind": staged.payload_kind}
+                ).to_arrow_table()
+                stale = int(pc.sum(verdicts["stale"]).as_py() or 0)
+                winners = verdicts.filter(verdicts["applies"]).drop_columns(["applies", "stale"])
+                if winners.num_rows:
+                    with self._staged("staged_winners", winners):
+                        self._apply_winners(staged, fetched_at)
         return UpsertResult(
-            loaded=staged.loaded,
+            loaded=staged.loaded - stale,
+            stale=stale,
             quarantined=len(staged.quarantine),
             quarantine_reasons=[(q[0], q[2]) for q in staged.quarantine],
             duplicates=staged.duplicates,
             unknown_enum_values=staged.unknown_enum_values,
         )
 
+    def _apply_winners(self, staged: StagedBatch, fetched_at: datetime) -> None:
+        # staged_raw and staged_winners are registered by the caller.
+        self.connection.execute(
+            load_sql("queries/repository/upsert_raw_activities.sql"),
+            {"payload_kind": staged.payload_kind, "fetched_at": fetched_at},
+        )
+        with self._staged("staged_runs", staged.runs):
+            self.connection.execute(
+                load_sql("queries/repository/merge_runs.sql"), {"keep_extended": staged.payload_kind == "summary"}
+            )
+        if staged.payload_kind == "detail":
+            self._replace_details(staged)
+
     def _replace_details(self, staged: StagedBatch) -> None:
-        # staged_runs is registered by the caller: its ids scope the deletes.
+        # staged_winners is registered by the caller: its ids (the winning detail payloads) scope every statement.
         self.connection.execute(load_sql("queries/repository/delete_laps.sql"))
         self.connection.execute(load_sql("queries/repository/delete_recordings.sql"))
         if staged.laps is not None and staged.laps.num_rows:
@@ -168,16 +201,23 @@ class RunRepository:
         return {row[0] for row in rows}
 
     # ------------------------------------------------------------------ deletions and sync state
-    def mark_deleted(self, activity_ids: Iterable[str | int]) -> int:
-        """Flag runs as deleted upstream (reversible: a later upsert un-deletes). Returns how many changed."""
+    def mark_deleted(self, activity_ids: Iterable[str | int], *, as_of: datetime | None = None) -> int:
+        """Flag runs as deleted upstream, as observed at ``as_of`` (default: now; naive means UTC). Reversible: a
+        later payload stamped after ``as_of`` un-deletes. A run stored with a newer stamp than ``as_of`` is left
+        alone. Returns how many runs were newly flagged."""
         ids = [str(activity_id) for activity_id in activity_ids]
         if not ids:
             return 0
         with transaction(self.connection):
-            changed = self.connection.execute(
-                load_sql("queries/repository/mark_deleted.sql"), {"activity_ids": ids}
-            ).fetchone()[0]
-        return int(changed)
+            return self._flag_deleted("mark_deleted.sql", {"activity_ids": ids, "as_of": _naive_utc(as_of)})
+
+    def _flag_deleted(self, sql_file: str, params: dict[str, Any]) -> int:
+        """Flag live runs deleted, then move ``deleted_as_of_utc`` forward on runs already flagged (a newer
+        observation of the same deletion). Returns how many runs were newly flagged."""
+        sql = load_sql(f"queries/repository/{sql_file}")
+        flagged = self.connection.execute(sql, {**params, "already_deleted": False}).fetchone()[0]
+        self.connection.execute(sql, {**params, "already_deleted": True})
+        return int(flagged)
 
     def get_sync_state(self, key: str) -> str | None:
         row = self.connection.execute(load_sql("queries/repository/get_sync_state.sql"), {"key": key}).fetchone()

@@ -176,22 +176,57 @@ class StagedBatch:
         return self.runs.num_rows
 
 
+def _tables(
+    activities: Sequence[Activity], payloads: Sequence[str], raw_starts: Sequence[str | None], detail: bool
+) -> tuple[pa.Table, pa.Table, pa.Table | None, pa.Table | None]:
+    return (
+        raw_table(activities, payloads),
+        runs_table(activities, raw_starts),
+        laps_table(activities) if detail else None,
+        recordings_table(activities) if detail else None,
+    )
+
+
 def stage_activities(
     items: Iterable[Mapping[str, Any] | Activity], *, payload_kind: PayloadKind = "summary"
 ) -> StagedBatch:
-    """Validate, dedupe and convert ``items`` (raw dicts as received, or models) for ``RunRepository``."""
+    """Validate, dedupe and convert ``items`` (raw dicts as received, or models) for ``RunRepository``.
+
+    The batch is converted in one go; should that fail, each activity is converted alone and the ones that fail
+    are quarantined (reason: the exception's type), so one payload never costs the batch. A failure converting
+    the remaining activities is not one payload's doing and propagates."""
     _check_kind(payload_kind)
     batch = validate_payloads(items)
-    activities = batch.activities
+    activities, payloads, raw_starts = batch.activities, batch.payloads, batch.raw_starts
+    quarantine = list(batch.quarantine)
     detail = payload_kind == "detail"
+    try:
+        tables = _tables(activities, payloads, raw_starts, detail)
+    except Exception:  # find the payload(s) responsible, below
+        kept = []
+        for index, activity in enumerate(activities):
+            try:
+                _tables([activity], [payloads[index]], [raw_starts[index]], detail)
+            except Exception as error:  # one payload must never fail the batch
+                quarantine.append(
+                    (activity.activity_id, payloads[index], f"payload: could not be staged ({type(error).__name__})")
+                )
+            else:
+                kept.append(index)
+        activities = [activities[i] for i in kept]
+        payloads = [payloads[i] for i in kept]
+        raw_starts = [raw_starts[i] for i in kept]
+        tables = _tables(activities, payloads, raw_starts, detail)
+    raw, runs, laps, recordings = tables
+    present = [a.activity_id for a in activities] + [q[0] for q in quarantine if q[0] is not None]
     return StagedBatch(
         payload_kind=payload_kind,
-        raw=raw_table(activities, batch.payloads),
-        runs=runs_table(activities, batch.raw_starts),
-        laps=laps_table(activities) if detail else None,
-        recordings=recordings_table(activities) if detail else None,
-        present_ids=ids_table(batch.all_ids),
-        quarantine=batch.quarantine,
+        raw=raw,
+        runs=runs,
+        laps=laps,
+        recordings=recordings,
+        present_ids=ids_table(present),
+        quarantine=quarantine,
         duplicates=batch.duplicates,
         unknown_enum_values=unknown_enum_values(activities),
     )

@@ -7,39 +7,54 @@ unit where SmashRun's key does not (``distance`` -> ``distance_km``), matching t
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, Field, field_serializer, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, Strict, field_serializer, model_validator
 from pydantic_core import PydanticCustomError
 
+from myrunstreak_pipeline.models import bounds as b
 from myrunstreak_pipeline.models.enums import ActivityType, DeviceType, HowFelt, Open, Terrain, WeatherType
 from myrunstreak_pipeline.models.fields import (
     PAYLOAD_CONFIG,
     ActivityId,
     Flag,
-    HeartRate,
+    Integer,
+    LocalText,
     LocalTimestamp,
-    NonNegativeInt32,
+    Notes,
+    Number,
+    Text,
     UtcTimestamp,
 )
-from myrunstreak_pipeline.models.nested import HeartRateRecovery, Lap, Song
+from myrunstreak_pipeline.models.nested import HeartRate, HeartRateRecovery, Lap, Song
 
-MIN_PACE_MIN_PER_KM = 1.5  # 1:30 min/km: faster than any human over more than 1 km
-MIN_YEAR, MAX_YEAR = (1900, 2100)  # plausible run dates; also keeps every UTC conversion in range
 NO_FIX = -1.0  # SmashRun's latitude/longitude sentinel for "no GPS fix" in recordings
 _NO_FIX_KEYS = frozenset({"latitude", "longitude"})
 
-CADENCE = {"ge": 0, "le": 400}  # steps/min
+CADENCE = {"ge": 0, "le": b.MAX_CADENCE}  # steps/min
+AIR = {"ge": b.MIN_TEMPERATURE_C, "le": b.MAX_TEMPERATURE_C}
+FEELS_LIKE = {"ge": b.MIN_FEELS_LIKE_C, "le": b.MAX_FEELS_LIKE_C}
+CLIMB = {"ge": 0, "le": b.MAX_ELEVATION_GAIN_M}
+
+RecordingKey = Annotated[str, Strict(), Field(max_length=b.MAX_KEY_CHARS)]
+Series = Annotated[list[Number | None], Strict(), Field(max_length=b.MAX_RECORDING_SAMPLES)]
+PauseIndex = Annotated[Integer, Field(ge=0, le=b.MAX_RECORDING_SAMPLES)]
 
 
 def _opt(alias: str, **constraints: Any) -> Any:
     return Field(default=None, alias=alias, **constraints)
 
 
+def _list(alias: str | None, max_items: int) -> Any:
+    """An optional list field: a JSON array (no tuple, set or generator turned into one) of bounded length."""
+    return Field(default=None, alias=alias, max_length=max_items, strict=True)
+
+
 class Activity(BaseModel):
     """One SmashRun activity.
 
-    Required: ``activityId``, ``startDateTimeLocal`` (with offset), ``distance``, ``duration``.
+    Required: ``activityId``, ``startDateTimeLocal`` (with offset), ``distance``, ``duration``. Every number is a
+    JSON number within the bounds of ``bounds.py`` (docs/validation-bounds.md).
     """
 
     model_config = PAYLOAD_CONFIG
@@ -48,33 +63,34 @@ class Activity(BaseModel):
     activity_id: ActivityId = Field(alias="activityId")
     activity_type: Open[ActivityType] | None = _opt("activityType")
     start_date_time_local: LocalTimestamp = Field(alias="startDateTimeLocal")
-    distance_km: float = Field(alias="distance", gt=0)
-    duration_seconds: float = Field(alias="duration", ge=0)  # 0 occurs in real data: valid, pace unknown
-    calories: NonNegativeInt32 | None = None
-    notes: str | None = None
-    external_id: str | None = _opt("externalId")
-    source: str | None = None
-    app_version: str | None = _opt("appVersion")
+    distance_km: Number = Field(alias="distance", ge=b.MIN_DISTANCE_KM, le=b.MAX_DISTANCE_KM)
+    # 0 occurs in real data: valid, pace unknown
+    duration_seconds: Number = Field(alias="duration", ge=0, le=b.MAX_DURATION_SECONDS)
+    calories: Integer | None = Field(default=None, ge=0, le=b.MAX_CALORIES)
+    notes: Notes | None = None
+    external_id: Text | None = _opt("externalId")
+    source: Text | None = None
+    app_version: Text | None = _opt("appVersion")
     device_type: Open[DeviceType] | None = _opt("deviceType")
     has_details: Flag | None = _opt("hasDetails")
     has_details_gps: Flag | None = _opt("hasDetailsGPS")
-    start_latitude: float | None = _opt("startLatitude", ge=-90, le=90)
-    start_longitude: float | None = _opt("startLongitude", ge=-180, le=180)
+    start_latitude: Number | None = _opt("startLatitude", ge=-90, le=90)
+    start_longitude: Number | None = _opt("startLongitude", ge=-180, le=180)
     heart_rate_average: HeartRate | None = _opt("heartRateAverage")
     heart_rate_min: HeartRate | None = _opt("heartRateMin")
     heart_rate_max: HeartRate | None = _opt("heartRateMax")
-    cadence_average: int | None = _opt("cadenceAverage", **CADENCE)
-    cadence_min: int | None = _opt("cadenceMin", **CADENCE)
-    cadence_max: int | None = _opt("cadenceMax", **CADENCE)
-    body_weight_kg: float | None = _opt("bodyWeight", gt=0, le=700)
+    cadence_average: Integer | None = _opt("cadenceAverage", **CADENCE)
+    cadence_min: Integer | None = _opt("cadenceMin", **CADENCE)
+    cadence_max: Integer | None = _opt("cadenceMax", **CADENCE)
+    body_weight_kg: Number | None = _opt("bodyWeight", ge=b.MIN_BODY_WEIGHT_KG, le=b.MAX_BODY_WEIGHT_KG)
     how_felt: Open[HowFelt] | None = _opt("howFelt")
     terrain: Open[Terrain] | None = None
     weather_type: Open[WeatherType] | None = _opt("weatherType")
-    temperature_celsius: float | None = _opt("temperature", ge=-100, le=100)
-    temperature_apparent_celsius: float | None = _opt("temperatureApparent", ge=-100, le=100)
-    temperature_wind_chill_celsius: float | None = _opt("temperatureWindChill", ge=-100, le=100)
-    humidity_percent: int | None = _opt("humidity", ge=0, le=100)
-    wind_speed_kph: NonNegativeInt32 | None = _opt("windSpeed")
+    temperature_celsius: Number | None = _opt("temperature", **AIR)
+    temperature_apparent_celsius: Number | None = _opt("temperatureApparent", **FEELS_LIKE)
+    temperature_wind_chill_celsius: Number | None = _opt("temperatureWindChill", **FEELS_LIKE)
+    humidity_percent: Integer | None = _opt("humidity", ge=0, le=100)
+    wind_speed_kph: Integer | None = _opt("windSpeed", ge=0, le=b.MAX_WIND_KPH)
     is_race: Flag | None = _opt("isRace")
     is_treadmill: Flag | None = _opt("isTreadmill")
     is_bad_hr: Flag | None = _opt("isBadHR")
@@ -85,43 +101,40 @@ class Activity(BaseModel):
 
     # --- extended (/search/extended and the full activity) ---
     is_cooper_test: Flag | None = _opt("isCooperTest")
-    elevation_gain_m: float | None = _opt("elevationGain")
-    elevation_loss_m: float | None = _opt("elevationLoss")
-    elevation_ascent_m: float | None = _opt("elevationAscent")
-    elevation_descent_m: float | None = _opt("elevationDescent")
-    elevation_min_m: float | None = _opt("elevationMin")
-    elevation_net_m: float | None = _opt("elevationNet")
-    speed_variability: float | None = _opt("speedVariability")
-    moon_phase: float | None = _opt("moonPhase", ge=0, le=1)
-    sunrise_local: str | None = _opt("sunriseLocal")
-    sunset_local: str | None = _opt("sunsetLocal")
-    country_code: str | None = _opt("countryCode")
-    country: str | None = None
-    state: str | None = None
-    city: str | None = None
+    elevation_gain_m: Number | None = _opt("elevationGain", **CLIMB)
+    elevation_loss_m: Number | None = _opt("elevationLoss", **CLIMB)
+    elevation_ascent_m: Number | None = _opt("elevationAscent", **CLIMB)
+    elevation_descent_m: Number | None = _opt("elevationDescent", **CLIMB)
+    elevation_min_m: Number | None = _opt("elevationMin", ge=b.MIN_ELEVATION_M, le=b.MAX_ELEVATION_M)
+    elevation_net_m: Number | None = _opt("elevationNet", ge=-b.MAX_ELEVATION_NET_M, le=b.MAX_ELEVATION_NET_M)
+    speed_variability: Number | None = _opt("speedVariability", ge=0, le=b.MAX_SPEED_VARIABILITY)
+    moon_phase: Number | None = _opt("moonPhase", ge=0, le=1)
+    sunrise_local: LocalText | None = _opt("sunriseLocal")
+    sunset_local: LocalText | None = _opt("sunsetLocal")
+    country_code: Text | None = _opt("countryCode")
+    country: Text | None = None
+    state: Text | None = None
+    city: Text | None = None
 
     # --- detail only (GET /my/activities/{id}) ---
-    recording_keys: list[str] | None = _opt("recordingKeys")
-    recording_values: list[list[float | None]] | None = _opt("recordingValues")
-    pause_indexes: list[NonNegativeInt32] | None = _opt("pauseIndexes")
-    laps: list[Lap] | None = None
-    songs: list[Song] | None = None
-    heart_rate_recovery: list[HeartRateRecovery] | None = _opt("heartRateRecovery")
-
-    @field_validator("start_date_time_local")
-    @classmethod
-    def _plausible_start(cls, value: datetime) -> datetime:
-        if not MIN_YEAR <= value.year <= MAX_YEAR:
-            raise ValueError(f"year must be between {MIN_YEAR} and {MAX_YEAR}")
-        return value
+    recording_keys: list[RecordingKey] | None = _list("recordingKeys", b.MAX_RECORDING_KEYS)
+    recording_values: list[Series] | None = _list("recordingValues", b.MAX_RECORDING_KEYS)
+    pause_indexes: list[PauseIndex] | None = _list("pauseIndexes", b.MAX_RECORDING_SAMPLES)
+    laps: list[Lap] | None = _list(None, b.MAX_LAPS)
+    songs: list[Song] | None = _list(None, b.MAX_SONGS)
+    heart_rate_recovery: list[HeartRateRecovery] | None = _list("heartRateRecovery", b.MAX_HEART_RATE_RECOVERY)
 
     @model_validator(mode="after")
     def _consistent(self) -> Activity:
         duration, distance = self.duration_seconds, self.distance_km
-        if duration > 0 and distance > 1 and duration / 60.0 / distance < MIN_PACE_MIN_PER_KM:
-            raise PydanticCustomError(
-                "impossible_pace", "distance/duration: pace faster than 1:30 min/km over more than 1 km"
-            )
+        if duration > 0:
+            pace = duration / 60.0 / distance
+            if distance > b.PACE_RULE_MIN_KM and pace < b.MIN_PACE_MIN_PER_KM:
+                raise PydanticCustomError(
+                    "impossible_pace", "distance/duration: pace faster than 1:30 min/km over more than 1 km"
+                )
+            if pace < b.MIN_PACE_ANY_DISTANCE_MIN_PER_KM:
+                raise PydanticCustomError("impossible_pace", "distance/duration: faster than 60 km/h")
         if (self.recording_keys is None) != (self.recording_values is None):
             raise PydanticCustomError(
                 "recording_mismatch", "recordingKeys/recordingValues: one is present without the other"
@@ -141,6 +154,13 @@ class Activity(BaseModel):
         if len({len(values) for values in series}) > 1:
             raise PydanticCustomError("recording_mismatch", "recordingValues: all series must have equal length")
         for index, key in enumerate(keys):
+            limits = b.RECORDING_BOUNDS.get(key)
+            present = [value for value in series[index] if value is not None]
+            if limits is not None and present and not (limits[0] <= min(present) and max(present) <= limits[1]):
+                raise PydanticCustomError(
+                    "recording_bounds",
+                    f"recordingValues.{index}: {key} samples must be between {limits[0]:g} and {limits[1]:g}",
+                )
             if key in _NO_FIX_KEYS:  # column-major: the whole latitude/longitude series, -1 = no fix
                 series[index] = [None if value == NO_FIX else value for value in series[index]]
 
@@ -200,7 +220,8 @@ class Activity(BaseModel):
         return found
 
     def to_payload(self) -> dict[str, Any]:
-        """The API shape: SmashRun's keys, flags as 0/1, timestamps as SmashRun formats them."""
+        """The API shape: SmashRun's keys, flags as 0/1, timestamps as SmashRun formats them, the id as the JSON
+        integer SmashRun sends (a string only when the stored id is not a plain int64)."""
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
@@ -217,8 +238,8 @@ class ActivityBrief(BaseModel):
         validation_alias=AliasChoices("startDateTimeLocal", "startTime", "start_date_time_local"),
         serialization_alias="startDateTimeLocal",
     )
-    distance_km: float = Field(alias="distance", ge=0)
-    duration_seconds: float = Field(alias="duration", ge=0)
+    distance_km: Number = Field(alias="distance", ge=0, le=b.MAX_DISTANCE_KM)
+    duration_seconds: Number = Field(alias="duration", ge=0, le=b.MAX_DURATION_SECONDS)
 
     @property
     def local_date(self) -> date:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
-from pydantic import Field
+from pydantic import Field, Strict
+
+from myrunstreak_pipeline.models.bounds import MAX_TEXT_CHARS
 
 
 class ActivityType(StrEnum):
@@ -71,7 +73,8 @@ class LapType(StrEnum):
 E = TypeVar("E", bound=StrEnum)
 
 # Known value -> the member (tried first); anything else -> the string as sent. Values are matched exactly
-# (``Unstoppable`` stays a string) so the model dumps back exactly what SmashRun sent.
-Open = Annotated[E | str, Field(union_mode="left_to_right")]
+# (``Unstoppable`` stays a string) so the model dumps back exactly what SmashRun sent. The string must be a real
+# string (no number or bool turned into one) of bounded length.
+Open = Annotated[E | Annotated[str, Strict(), Field(max_length=MAX_TEXT_CHARS)], Field(union_mode="left_to_right")]
 
 __all__ = ["ActivityType", "DeviceType", "HowFelt", "LapType", "Open", "Terrain", "WeatherType"]

@@ -1,12 +1,13 @@
 """The SmashRun API client: listing, incremental and windowed syncs, id reconciliation, budgeted details.
 
 Listings and details are validated item by item (``results``). Transport: the session retries per
-``retry.RetryPolicy``; a 401 forces one token refresh and one retry; other 4xx fail fast (``errors``). The
-token travels only in the ``Authorization: Bearer`` header.
+``retry.RetryPolicy`` (one activity's detail per a lighter ``detail_policy``); a 401 forces one token refresh and
+one retry; other 4xx fail fast (``errors``). The token travels only in the ``Authorization: Bearer`` header.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import urllib.parse
@@ -27,7 +28,9 @@ from myrunstreak_pipeline.smashrun.errors import (
     SmashRunBadResponseError,
     SmashRunNotFoundError,
     SmashRunRateLimitedError,
+    SmashRunTokenUnavailableError,
     SmashRunUnavailableError,
+    failure_reason,
     raise_for_status,
 )
 from myrunstreak_pipeline.smashrun.oauth import (
@@ -50,6 +53,7 @@ STYLE_PATHS = {
 }
 IDS_PATH = "/my/activities/search/ids"
 ACTIVITY_PATH = "/my/activities/{id}"
+DETAIL_PREFIX = "/my/activities/"  # mounted with detail_policy; /my/activities/search (longer prefix) keeps retry
 USERINFO_PATH = "/my/userinfo"
 MAX_PAGE_SIZE = 100  # SmashRun's reported maximum `count`
 # SmashRun lists "ordered by StartDate": if that is the UTC instant rather than the local wall clock, local dates
@@ -57,6 +61,14 @@ MAX_PAGE_SIZE = 100  # SmashRun's reported maximum `count`
 # is this many days before its start, so no run dated in the window is left on an unread page (replace_window
 # would flag it deleted).
 ORDER_SLACK_DAYS = 2
+DETAIL_FAILURES_IN_A_ROW = 3  # this many detail ids failing in a row: SmashRun itself is down, stop the batch
+
+
+def detail_policy(retry: RetryPolicy) -> RetryPolicy:
+    """``retry`` bounded for one activity's detail (a dead id costs at most 3 requests and seconds, not minutes:
+    it is retried in later runs): <= 2 status, 1 connect and 1 read retries, a read timeout of <= 30 s."""
+    limits = {"status": min(retry.status, 2), "connect": min(retry.connect, 1), "read": min(retry.read, 1)}
+    return dataclasses.replace(retry, **limits, timeout=(retry.timeout[0], min(retry.timeout[1], 30.0)))
 
 
 def _local_date(item: Any) -> str | None:
@@ -80,6 +92,7 @@ class SmashRunClient:
         auth: UserToken | AppToken,
         *,
         retry: RetryPolicy | None = None,
+        detail_retry: RetryPolicy | None = None,
         page_size: int = MAX_PAGE_SIZE,
         max_window_pages: int = 3,
     ):
@@ -91,6 +104,7 @@ class SmashRunClient:
         require_secure_transport(*urls)
         self._auth = auth
         self._retry = retry or RetryPolicy()
+        self._detail_retry = detail_retry or detail_policy(self._retry)
         self.page_size = page_size
         self.max_window_pages = max_window_pages
         self._request_count = 0
@@ -99,6 +113,8 @@ class SmashRunClient:
         adapter = HTTPAdapter(max_retries=self._retry.build())
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+        self._session.mount(self.api_base + DETAIL_PREFIX, HTTPAdapter(max_retries=self._detail_retry.build()))
+        self._session.mount(self.api_base + STYLE_PATHS["summary"], adapter)
         self._session.headers["Accept"] = "application/json"
         self._session.hooks["response"].append(self._count_response)
 
@@ -235,15 +251,19 @@ class SmashRunClient:
             )
         return payload
 
-    def fetch_details(self, ids: Iterable[Any], budget: int) -> DetailBatch:
+    def fetch_details(
+        self, ids: Iterable[Any], budget: int, *, failures_in_a_row: int = DETAIL_FAILURES_IN_A_ROW
+    ) -> DetailBatch:
         """Fetch full activities until ``budget`` requests are spent; the rest come back as ``remaining_ids``.
 
-        A 404 (deleted since listed) goes to ``missing``; an invalid payload to ``rejects``; a rate limit
-        that outlasts the retries stops the batch cleanly (``stopped_by="rate_limit"``).
-        """
+        404 (deleted since listed) → ``missing``; an invalid payload → ``rejects``; no usable answer for the id
+        (5xx after the detail retries, not an activity, dropped connection, timeout) → ``failed`` as (id, reason),
+        and on, until ``failures_in_a_row`` in a row stop it (``stopped_by="unavailable"``). A rate limit that
+        outlasts the retries stops it cleanly (``stopped_by="rate_limit"``). Auth errors and other 4xx raise."""
         queue = [str(i) for i in ids]
         batch = DetailBatch()
         first = self._request_count
+        in_a_row = 0
         for index, activity_id in enumerate(queue):
             if self._request_count - first >= budget:
                 batch.remaining_ids = queue[index:]
@@ -259,6 +279,18 @@ class SmashRunClient:
                 batch.remaining_ids = queue[index:]
                 batch.stopped_by = "rate_limit"
                 break
+            except SmashRunTokenUnavailableError:
+                raise  # the token endpoint, not this activity
+            except (SmashRunUnavailableError, SmashRunBadResponseError) as error:
+                batch.failed.append((activity_id, failure_reason(error)))
+                in_a_row += 1
+                if in_a_row >= failures_in_a_row:
+                    batch.remaining_ids = queue[index + 1 :]
+                    batch.stopped_by = "unavailable"
+                    break
+                continue
+            batch.answered_ids.append(activity_id)
+            in_a_row = 0
         batch.requests_used = self._request_count - first
         return batch
 
@@ -294,17 +326,19 @@ class SmashRunClient:
 
     def _send(self, path: str, params: dict[str, Any] | None) -> requests.Response:
         url = self.api_base + path
+        is_detail = path.startswith(DETAIL_PREFIX) and not path.startswith(STYLE_PATHS["summary"])  # as mounted
+        policy = self._detail_retry if is_detail else self._retry
         if self._auth.needs_refresh():
             self._refresh(path)
         try:
-            return self._session.get(url, params=params, timeout=self._retry.timeout)
+            return self._session.get(url, params=params, timeout=policy.timeout)
         except OAuth2Error as error:  # requests-oauthlib's own expiry refresh failed
             raise SmashRunAuthError(
                 f"SmashRun refused to refresh the access token ({error.error})", path=path, hint=REAUTH_HINT
             ) from None
         except requests.exceptions.RequestException as error:
             # Counted as attempted: the adapter gave up after its connect/read retries.
-            self._request_count += 1 + self._retry.connect
+            self._request_count += 1 + max(policy.connect, policy.read)
             raise SmashRunUnavailableError(
                 f"could not reach SmashRun for {path} ({type(error).__name__} after retries)",
                 path=path,
@@ -315,7 +349,7 @@ class SmashRunClient:
         try:
             self._auth.refresh(self._session)
         except requests.exceptions.RequestException as error:
-            raise SmashRunUnavailableError(
+            raise SmashRunTokenUnavailableError(
                 f"could not reach the SmashRun token endpoint ({type(error).__name__})", path=path
             ) from None
         except MyRunStreakError as error:  # refused (invalid_grant ...) or no refresh token: same class as a 401

@@ -79,7 +79,14 @@ def authorize(
     quiet_secret_logging()
     auth_base = auth_base.rstrip("/")
     require_secure_transport(auth_base)
-    server = _CallbackServer((host, port), _CallbackHandler)
+    store.check_location()  # before a code is spent: a token that cannot be saved would be lost
+    try:
+        server = _CallbackServer((host, port), _CallbackHandler)
+    except OSError as error:
+        raise MyRunStreakError(
+            f"--port {port}: cannot listen on {host}:{port} for the OAuth redirect ({error.strerror or error})",
+            hint="pick another --port (0 = any free port)",
+        ) from None
     server.timeout = 0.2
     redirect_uri = f"http://{host}:{server.server_address[1]}/callback"
     session = RedactingOAuth2Session(client_id, redirect_uri=redirect_uri, scope=SCOPE)
@@ -125,5 +132,11 @@ def authorize(
     except OAuth2Error as error:
         raise MyRunStreakError(f"SmashRun refused the authorization code ({error.error})", hint=REAUTH_HINT) from None
     token = with_expiry(token, time.time())
-    store.save(token)
+    try:
+        store.save(token)
+    except OSError as error:
+        raise MyRunStreakError(
+            f"authorized, but the token could not be saved to {store.path} ({error.strerror or error})",
+            hint="fix SMASHRUN_TOKEN_FILE's location and run `myrunstreak auth` again",
+        ) from None
     return token

@@ -43,6 +43,10 @@ class SmashRunUnavailableError(SmashRunError):
     """No usable answer: connection errors/timeouts or 5xx after the retries."""
 
 
+class SmashRunTokenUnavailableError(SmashRunUnavailableError):
+    """The token endpoint could not be reached for a refresh: no API resource is at fault (never per-id)."""
+
+
 class SmashRunBadResponseError(SmashRunError):
     """The server answered 2xx with something that is not the JSON shape expected."""
 
@@ -54,6 +58,15 @@ class InvalidActivityError(SmashRunError):
         super().__init__(message, **kwargs)
         self.payload = payload
         self.reason = reason
+
+
+def failure_reason(error: SmashRunError, limit: int = 200) -> str:
+    """A short reason for a failed call, fit to store: the message (which never holds a token, a query or any
+    of the body's text) without the request path, at most ``limit`` characters."""
+    text = str(error)
+    if error.path:
+        text = text.replace(f" for {error.path}", "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def raise_for_status(response: requests.Response, path: str) -> None:

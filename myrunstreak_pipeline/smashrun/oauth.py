@@ -42,6 +42,8 @@ USER_LEVEL_CLIENT_ID = "client"  # SmashRun's client id for user-level (explorer
 REFRESH_AT_REMAINING_FRACTION = 0.5
 REFRESH_AT_REMAINING_SECONDS = 6 * 7 * 24 * 3600
 REAUTH_HINT = "run `myrunstreak auth` to authorize again (it rewrites SMASHRUN_TOKEN_FILE)"
+LOCK_WAIT_SECONDS = 120.0  # a refresh takes at most ~70 s (its timeouts); a holder longer than this is stuck
+RACE_GRACE_SECONDS = 1.0  # after a refused refresh, how long to watch the file for a concurrent refresher's token
 
 _SECRET_LOGGERS = ("requests_oauthlib", "oauthlib", "urllib3", "http.client")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -126,13 +128,36 @@ class TokenFile:
     def exists(self) -> bool:
         return self.path.is_file()
 
+    @property
+    def lock_path(self) -> Path:
+        """The sidecar file whose ``flock`` serializes refreshers of this token (processes and threads)."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    def check_location(self, source: str = "SMASHRUN_TOKEN_FILE") -> None:
+        """The token can be saved here (checked before an authorization code is spent): not a folder, and the
+        nearest existing parent is a folder this process may write. Nothing is created."""
+        hint = f"point {source} at a file path such as ~/.config/myrunstreak/smashrun_token.json"
+        if self.path.is_dir():
+            raise MyRunStreakError(f"{source} is a folder, not a file: {self.path}", hint=hint)
+        if self.path.exists() and not self.path.is_file():
+            raise MyRunStreakError(f"{source} is not a regular file: {self.path}", hint=hint)
+        parent = next((p for p in [self.path.parent, *self.path.parent.parents] if p.exists()), None)
+        if parent is None or not parent.is_dir():
+            raise MyRunStreakError(f"{source}: cannot create {self.path}: {parent} is not a folder", hint=hint)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise MyRunStreakError(f"{source}: cannot write {self.path}: no write permission in {parent}", hint=hint)
+
     def load(self) -> Token:
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise MyRunStreakError(f"no SmashRun token file at {self.path}", hint=REAUTH_HINT) from None
         except OSError as error:
-            raise MyRunStreakError(f"cannot read the SmashRun token file {self.path}: {error.strerror}") from None
+            reason = error.strerror or type(error).__name__
+            raise MyRunStreakError(
+                f"cannot read the SmashRun token file {self.path} (SMASHRUN_TOKEN_FILE): {reason}",
+                hint=f"point SMASHRUN_TOKEN_FILE at the token file, or {REAUTH_HINT}",
+            ) from None
         try:
             data = json.loads(raw)
         except json.JSONDecodeError:
@@ -257,22 +282,51 @@ class AppToken:
         return remaining < REFRESH_AT_REMAINING_SECONDS
 
     def refresh(self, session: OAuth2Session) -> Token:
-        """Exchange the refresh token now, persist the (rotated) result and install it on ``session``."""
-        with self._lock:
+        """Exchange the refresh token now, persist the (rotated) result and install it on ``session``.
+
+        Several processes may share the token file (a scheduled run, a manual one). SmashRun rotates refresh
+        tokens, so the second to send the same refresh token would get ``invalid_grant`` and think the
+        authorization is gone. Hence, under a ``flock`` on the sidecar lock file: re-read the file first and
+        use a newer token found there instead of refreshing; and should the refresh still be refused (a
+        refresher that ignored the lock, e.g. on another host), re-read again and use a newer token when one
+        has appeared. Only when the file still holds the refused refresh token must the runner re-authorize.
+        """
+        with self._lock, _FileLock(self.store.lock_path):
+            held = (session.token or {}).get("access_token")
+            if self._adopt_stored(session, "access_token", held) and not self.needs_refresh():
+                log.info("using the SmashRun token another refresher stored")
+                return self._token
             refresh_token = self._token.get("refresh_token")
             if not refresh_token:
                 raise MyRunStreakError("the stored SmashRun token has no refresh token", hint=REAUTH_HINT)
             try:
                 new = session.refresh_token(self.token_url, refresh_token=refresh_token, timeout=(10, 60))
             except OAuth2Error as error:
-                # error.description comes from the server; only the standard error code is shown.
-                raise MyRunStreakError(
-                    f"SmashRun refused to refresh the access token ({error.error})", hint=REAUTH_HINT
-                ) from None
+                deadline = time.monotonic() + RACE_GRACE_SECONDS  # the winner's token may be on its way to disk
+                while not self._adopt_stored(session, "refresh_token", refresh_token):
+                    if time.monotonic() >= deadline:
+                        # error.description comes from the server; only the standard error code is shown.
+                        raise MyRunStreakError(
+                            f"SmashRun refused to refresh the access token ({error.error})", hint=REAUTH_HINT
+                        ) from None
+                    time.sleep(0.1)
+                log.info("lost a token refresh race; using the token the winner stored")
+                return self._token
             token = self._persist(new)
             session.token = token
             log.info("refreshed the SmashRun access token (expires at %s)", token.get("expires_at"))
             return token
+
+    def _adopt_stored(self, session: OAuth2Session, key: str, value: str | None) -> bool:
+        """Install the token file's token when its ``key`` differs from ``value``: someone else stored it."""
+        try:
+            stored = self.store.load()
+        except MyRunStreakError:
+            return False  # unreadable now: keep ours; the refresh path reports real problems
+        if stored.get(key) in (None, value):
+            return False
+        self._token = session.token = stored
+        return True
 
     def _persist(self, token: dict[str, Any]) -> Token:
         now = self._clock()
@@ -284,3 +338,44 @@ class AppToken:
         self.store.save(token)
         self._token = token
         return token
+
+
+class _FileLock:
+    """An exclusive ``flock`` on ``path`` (created 0600), waited for at most LOCK_WAIT_SECONDS. Where locks are
+    unavailable (no fcntl, a read-only folder, no flock) it does nothing: the re-read still covers the race."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def __enter__(self) -> _FileLock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX
+            return self
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return self
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
+                return self
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    log.warning(
+                        "the token lock %s is still held after %.0f s; refreshing anyway", self.path, LOCK_WAIT_SECONDS
+                    )
+                    break
+                time.sleep(0.05)
+            except OSError:
+                break
+        os.close(fd)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None

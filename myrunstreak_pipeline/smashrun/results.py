@@ -29,7 +29,9 @@ class DetailBatch:
     remaining_ids: list[str] = field(default_factory=list)  # not attempted: pass them to the next call
     requests_used: int = 0
     missing: list[str] = field(default_factory=list)  # 404: deleted upstream since they were listed
-    stopped_by: str | None = None  # None (all done), "budget" or "rate_limit"
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (id, reason): 5xx, garbage, no connection
+    answered_ids: list[str] = field(default_factory=list)  # ids fetched, rejected or 404: no longer failing
+    stopped_by: str | None = None  # None (all done), "budget", "rate_limit" or "unavailable"
 
 
 def deleted_ids(stored_ids: Iterable[Any], upstream_ids: Iterable[Any]) -> set[str]:

@@ -13,11 +13,11 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS deleted_as_of_utc TIMESTAMP;
 --    to try again (exponential backoff); after the configured number of attempts the id is given up on.
 --    A successful fetch removes the row.
 CREATE TABLE IF NOT EXISTS detail_failures (
-    activity_id      VARCHAR PRIMARY KEY,
-    attempts         INTEGER NOT NULL CHECK (attempts > 0),
-    first_failed_at  TIMESTAMP NOT NULL,
-    last_failed_at   TIMESTAMP NOT NULL,
-    next_attempt_at  TIMESTAMP NOT NULL,
-    last_reason      VARCHAR NOT NULL,
-    gave_up          BOOLEAN NOT NULL DEFAULT FALSE
+    activity_id     VARCHAR PRIMARY KEY,
+    attempts        INTEGER NOT NULL CHECK (attempts > 0),
+    first_failed_at TIMESTAMP NOT NULL,
+    last_failed_at  TIMESTAMP NOT NULL,
+    next_attempt_at TIMESTAMP NOT NULL,
+    last_reason     VARCHAR NOT NULL,
+    gave_up         BOOLEAN NOT NULL DEFAULT FALSE
 );

@@ -6,8 +6,9 @@
   its ETag, runs the idempotent ``apply(local_path)``, checkpoints and sanity-checks the copy, and publishes
   it with a conditional put, re-applying on conflicts (``publisher``); the Dagster resource's run-scoped,
   download-once variant is ``run_cache``;
-- readers: ``open_read_only(uri_or_path)`` / ``ReadOnlyS3Database`` attach the object read-only over httpfs
-  (``reader``);
+- readers: ``open_reader(uri_or_path).read(fn)`` runs ``fn(connection)`` on one whole published version
+  (pinned by VersionId on a versioned bucket, else change-detected and retried); ``ReadOnlyS3Database`` /
+  ``open_read_only`` give the raw read-only attachment over httpfs (``reader``);
 - shared basics: locations (``duckdb_ops.location``), clients, credentials, the HEAD and error mapping
   (``common``).
 """
@@ -15,7 +16,7 @@
 from __future__ import annotations
 
 from myrunstreak_pipeline.duckdb_ops.location import S3Location, is_s3_uri, parse_s3_uri
-from myrunstreak_pipeline.duckdb_ops.s3.common import S3Credentials, make_s3_client
+from myrunstreak_pipeline.duckdb_ops.s3.common import ObjectVersion, S3Credentials, make_s3_client
 from myrunstreak_pipeline.duckdb_ops.s3.publisher import (
     ConflictError,
     PublishResult,
@@ -23,10 +24,17 @@ from myrunstreak_pipeline.duckdb_ops.s3.publisher import (
     S3DatabasePublisher,
     WorkingCopy,
 )
-from myrunstreak_pipeline.duckdb_ops.s3.reader import ReadOnlyS3Database, open_read_only
+from myrunstreak_pipeline.duckdb_ops.s3.reader import (
+    LocalReadOnlyDatabase,
+    ReadOnlyS3Database,
+    open_read_only,
+    open_reader,
+)
 
 __all__ = [
     "ConflictError",
+    "LocalReadOnlyDatabase",
+    "ObjectVersion",
     "PublishResult",
     "PublishUnconfirmedError",
     "ReadOnlyS3Database",
@@ -37,5 +45,6 @@ __all__ = [
     "is_s3_uri",
     "make_s3_client",
     "open_read_only",
+    "open_reader",
     "parse_s3_uri",
 ]

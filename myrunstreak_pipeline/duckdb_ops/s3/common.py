@@ -1,11 +1,22 @@
-"""S3 basics shared by the database publisher and the readers: clients, credentials, the HEAD, error mapping."""
+"""S3 basics shared by the database publisher and the readers: clients, credentials, the HEAD, error mapping
+(boto3's and, for readers, DuckDB httpfs's)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError, PartialCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from myrunstreak_pipeline.duckdb_ops.location import S3Location
@@ -24,6 +35,8 @@ PERMISSIONS_HINT = (
     "check them and the bucket policy."
 )
 RESTORE_HINT = "Restore a previous object version (the bucket should be versioned) or fix MYRUNSTREAK_DB."
+MISSING_DATABASE_HINT = "run `myrunstreak run` (or `myrunstreak demo`) first, or point --db / MYRUNSTREAK_DB at it"
+ENDPOINT_HINT = "Check the network and MYRUNSTREAK_S3_ENDPOINT_URL (unset it for AWS itself)."
 
 
 def resolve_endpoint_url(endpoint_url: str | None) -> str | None:
@@ -40,18 +53,30 @@ def _incomplete_credentials(error: PartialCredentialsError) -> MyRunStreakError:
     return MyRunStreakError(f"incomplete AWS credentials ({error})", CREDENTIALS_HINT)
 
 
-def make_s3_client(endpoint_url: str | None = None, session: boto3.Session | None = None):
+def make_s3_client(
+    endpoint_url: str | None = None,
+    session: boto3.Session | None = None,
+    *,
+    max_attempts: int = 5,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 60.0,
+):
     """A boto3 S3 client for the endpoint ``resolve_endpoint_url(endpoint_url)`` gives (None: AWS itself).
 
     Credentials and region come from the standard AWS chain (environment, profile, role). A custom endpoint
-    (an S3-compatible store such as MinIO, or moto in tests) uses path-style addressing.
+    (an S3-compatible store such as MinIO, or moto in tests) uses path-style addressing. botocore retries
+    throttling, 5xx and connection errors itself (``max_attempts`` in all); an endpoint that does not accept
+    the connection within ``connect_timeout`` seconds counts as unreachable.
     """
     import boto3
     from botocore.config import Config
 
     endpoint = resolve_endpoint_url(endpoint_url)
     config = Config(
-        retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"} if endpoint else {}
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        s3={"addressing_style": "path"} if endpoint else {},
     )
     try:
         return (session or boto3.Session()).client("s3", endpoint_url=endpoint, config=config)
@@ -107,11 +132,12 @@ def storage_error(error: BaseException, location: S3Location, action: str) -> My
         return MyRunStreakError(f"no AWS credentials found for {action} {location}", CREDENTIALS_HINT)
     if isinstance(error, PartialCredentialsError):
         return MyRunStreakError(f"incomplete AWS credentials for {action} {location} ({error})", CREDENTIALS_HINT)
-    if isinstance(error, (BotoConnectionError, HTTPClientError)):
+    if isinstance(error, (ConnectTimeoutError, ReadTimeoutError)):
         return MyRunStreakError(
-            f"cannot reach S3 while {action} {location} ({type(error).__name__})",
-            "Check the network and MYRUNSTREAK_S3_ENDPOINT_URL (unset it for AWS itself).",
+            f"S3 did not answer in time while {action} {location} ({type(error).__name__})", ENDPOINT_HINT
         )
+    if isinstance(error, (BotoConnectionError, HTTPClientError)):
+        return MyRunStreakError(f"cannot reach S3 while {action} {location} ({type(error).__name__})", ENDPOINT_HINT)
     if isinstance(error, ClientError):
         code, status = error_code(error), http_status(error)
         if code == "NoSuchBucket":
@@ -119,15 +145,39 @@ def storage_error(error: BaseException, location: S3Location, action: str) -> My
                 f"S3 bucket {location.bucket!r} does not exist ({action} {location})",
                 "Create the bucket first, or fix the bucket name in MYRUNSTREAK_DB.",
             )
-        if code in ("NoSuchKey", "404") or status == 404:
-            return MyRunStreakError(
-                f"no database at {location} ({action})",
-                "Run the pipeline once to create it (myrunstreak run), or fix MYRUNSTREAK_DB.",
-            )
+        if code in ("NoSuchKey", "NoSuchVersion", "404") or status == 404:
+            return MyRunStreakError(f"database not found: {location} ({action})", MISSING_DATABASE_HINT)
         if status == 403 or code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
             return MyRunStreakError(f"S3 refused access ({code or status}) while {action} {location}", PERMISSIONS_HINT)
         return MyRunStreakError(f"S3 error {code or status} while {action} {location}")
     return MyRunStreakError(f"S3 failure while {action} {location} ({type(error).__name__})")
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One published version of the object, as a HEAD reports it: what a reader pins, or checks it still reads.
+
+    ``version_id`` is None on an unversioned bucket and while versioning is suspended (S3 then overwrites the
+    ``"null"`` version in place, so it cannot pin a read). Two HEADs name the same version iff they are equal.
+    """
+
+    etag: str
+    version_id: str | None = None
+    last_modified: datetime | None = None
+
+    @classmethod
+    def from_head(cls, head: dict) -> ObjectVersion:
+        version_id = head.get("VersionId")
+        return cls(head["ETag"], None if version_id in (None, "", "null") else version_id, head.get("LastModified"))
+
+    @property
+    def pinnable(self) -> bool:
+        return self.version_id is not None
+
+
+def head_version(s3_client: Any, location: S3Location, action: str) -> ObjectVersion:
+    """The object's current version; a missing bucket or object is a clear error (see ``head_object``)."""
+    return ObjectVersion.from_head(head_object(s3_client, location, action, must_exist=True))
 
 
 def head_object(s3_client: Any, location: S3Location, action: str, *, must_exist: bool = False) -> dict | None:
@@ -152,4 +202,53 @@ def head_object(s3_client: Any, location: S3Location, action: str, *, must_exist
     except ClientError as bucket_error:
         if http_status(bucket_error) == 404:
             missing = ClientError({"Error": {"Code": "NoSuchBucket"}}, "HeadBucket")
+    except BotoCoreError as bucket_error:  # the endpoint went away between the two HEADs
+        raise storage_error(bucket_error, location, action) from None
     raise storage_error(missing, location, action) from None
+
+
+# -- DuckDB's side of a read (httpfs)
+
+
+def sql_string_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def duckdb_endpoint(endpoint_url: str | None) -> tuple[str, str, bool]:
+    """(ENDPOINT, URL_STYLE, USE_SSL) of DuckDB's S3 secret for an endpoint URL (None: AWS itself)."""
+    if not endpoint_url:
+        return "s3.amazonaws.com", "vhost", True
+    parts = urlsplit(endpoint_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise MyRunStreakError(
+            f"MYRUNSTREAK_S3_ENDPOINT_URL must look like http(s)://host[:port], got {endpoint_url!r}"
+        )
+    return parts.netloc, "path", parts.scheme == "https"
+
+
+def read_error(error: Exception, location: S3Location, detail: str) -> Exception:
+    """The one-line error for a failed read of an object that did not change meanwhile; ``detail`` is the error's
+    redacted first line. Errors that are not about reading (the caller's own SQL) are returned unchanged."""
+    import duckdb
+
+    if isinstance(error, MyRunStreakError):
+        return error
+    if isinstance(error, UnicodeDecodeError):
+        return MyRunStreakError(f"{location} holds corrupt data (text that is not UTF-8)", RESTORE_HINT)
+    if not isinstance(error, (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException)):
+        return error
+    status, lowered = getattr(error, "status_code", None), detail.lower()
+    if "not a valid duckdb database" in lowered or not isinstance(error, duckdb.IOException):
+        return MyRunStreakError(f"{location} is not a readable DuckDB database", RESTORE_HINT)
+    if status in (401, 403) or "403" in detail or "forbidden" in lowered:
+        return MyRunStreakError(f"S3 refused access (403) while reading {location}", PERMISSIONS_HINT)
+    if "database does not exist" in lowered:  # httpfs's probe hides why (refused, 403, 404); S3 HEADs it fine
+        return MyRunStreakError(
+            f"DuckDB's httpfs cannot read {location} although S3 reports it exists",
+            f"{ENDPOINT_HINT} The credentials need s3:GetObject on the object.",
+        )
+    if status == 404 or "404" in detail:
+        return MyRunStreakError(f"database not found: {location} ({detail})", MISSING_DATABASE_HINT)
+    if any(word in lowered for word in ("connect", "timeout", "timed out", "refused", "resolve")):
+        return MyRunStreakError(f"cannot reach S3 while reading {location} ({detail})", ENDPOINT_HINT)
+    return MyRunStreakError(f"cannot read {location}: {detail}")

@@ -1,12 +1,17 @@
 -- The detail-fetch queue: live runs that have recordings, whose detail payload is missing or older than the
--- run's latest summary (dateUpdatedUTC); newest runs first. queue_length counts the whole queue (the window
--- is evaluated before LIMIT), so one query serves both the ids and the count.
+-- run's latest summary (dateUpdatedUTC), and whose last fetch did not fail recently: a run in detail_failures
+-- waits for its next_attempt_at (exponential backoff) and a given-up run is skipped, unless the run was edited
+-- upstream after it last failed (updated_at_utc > last_failed_at: a new version, tried again). Newest runs
+-- first. queue_length counts the whole queue (the window is evaluated before LIMIT), i.e. the runs due now, so
+-- one query serves both the ids and the count. Failure times are naive UTC, like now() taken in UTC here.
 SELECT
     runs.activity_id,
     count(*) OVER () AS queue_length
 FROM runs
 LEFT JOIN raw_activities AS detail
     ON runs.activity_id = detail.activity_id AND detail.payload_kind = 'detail'
+LEFT JOIN detail_failures AS failure
+    ON runs.activity_id = failure.activity_id
 WHERE
     NOT runs.deleted
     AND runs.has_details
@@ -16,6 +21,11 @@ WHERE
             runs.updated_at_utc IS NOT NULL
             AND (detail.updated_at_utc IS NULL OR detail.updated_at_utc < runs.updated_at_utc)
         )
+    )
+    AND (
+        failure.activity_id IS NULL
+        OR runs.updated_at_utc > failure.last_failed_at
+        OR (NOT failure.gave_up AND failure.next_attempt_at <= timezone('UTC', now()))
     )
 ORDER BY runs.start_time_utc DESC, runs.activity_id DESC
 LIMIT $limit;

@@ -1,9 +1,14 @@
 -- Set-based upsert of the validated, de-duplicated batch (registered Arrow table `staged_runs`) into `runs`.
+-- Only the payloads that win (staged_winners, from staged_verdicts.sql: newer than the stored run, or an
+-- equal-stamp detail) reach this statement, so an older payload never replaces a newer run, and a batch whose
+-- payloads are all already stored writes nothing at all (not even last_loaded_at).
 -- Derived columns (UTC instant, local date parts, pace, speed) are computed here, once for the whole batch.
 -- The SET list is explicit because UPDATE BY NAME measured ~0.5 s slower on re-loading 20,000 runs;
 -- test_structure.py checks that it names every column of duckdb_ops/staging.py RUNS_COLUMNS.
--- On update: first_loaded_at is kept, the run is un-deleted, and when $keep_extended is true (a summary
--- payload, which lacks the extended keys) the extended columns keep their stored values instead of NULL.
+-- On update: first_loaded_at is kept; deleted / deleted_as_of_utc come from the verdict (a payload stamped
+-- after the observed deletion un-deletes and clears deleted_as_of_utc; an older one leaves the run deleted);
+-- and when $keep_extended is true (a summary payload, which may lack the extended keys) the extended columns
+-- keep their stored values instead of NULL.
 MERGE INTO runs
 USING (
     SELECT
@@ -18,8 +23,11 @@ USING (
         weekofyear(s.start_date_time_local)                                 AS iso_week,
         CASE WHEN s.duration_seconds > 0 THEN s.duration_seconds / 60.0 / s.distance_km END  AS pace_min_per_km,
         CASE WHEN s.duration_seconds > 0 THEN s.distance_km / s.duration_seconds * 3600.0 END AS speed_kph,
+        w.deleted                                                           AS deleted,
+        w.deleted_as_of_utc                                                 AS deleted_as_of_utc,
         now()::TIMESTAMP                                                    AS last_loaded_at
     FROM staged_runs AS s
+    INNER JOIN staged_winners AS w ON s.activity_id = w.activity_id
 ) AS s
 ON runs.activity_id = s.activity_id
 WHEN MATCHED THEN UPDATE SET
@@ -87,6 +95,7 @@ WHEN MATCHED THEN UPDATE SET
     sync_date_time_utc             = s.sync_date_time_utc,
     created_at_utc                 = s.created_at_utc,
     updated_at_utc                 = s.updated_at_utc,
-    deleted                        = false,
+    deleted                        = s.deleted,
+    deleted_as_of_utc              = s.deleted_as_of_utc,
     last_loaded_at                 = s.last_loaded_at
 WHEN NOT MATCHED THEN INSERT BY NAME;
