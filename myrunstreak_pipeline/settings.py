@@ -33,6 +33,7 @@ DEFAULT_CALENDAR_YEARS = 10
 DEFAULT_DETAIL_MAX_ATTEMPTS = 5  # a detail id failing this often is given up on (a check reports it)
 DEFAULT_POOL_TIMEOUT_SECONDS = 600  # a run waits this long for the database's pool slot, then fails naming the holder
 EARLIEST_HISTORY_YEAR = 1900  # the validator's plausible-date floor: no run predates it
+DEFAULT_API_REFRESH_SECONDS = 5.0  # the query API checks an S3 database's ETag at most this often
 DEFAULT_DAGSTER_HOME = str(Path(".myrunstreak") / "dagster_home")
 SECRET_VARIABLES = ("SMASHRUN_ACCESS_TOKEN", "SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET")
 
@@ -203,6 +204,18 @@ class Settings(BaseSettings):
         "years in that picture (`all` for every year)",
         f"unset MYRUNSTREAK_CALENDAR_YEARS for the default ({DEFAULT_CALENDAR_YEARS}), or give a whole number or 'all'",
     )
+    api_refresh_seconds: float = _variable(
+        "MYRUNSTREAK_API_REFRESH_SECONDS",
+        DEFAULT_API_REFRESH_SECONDS,
+        "the query API re-checks an S3 database's version (ETag) at most this often",
+        f"unset MYRUNSTREAK_API_REFRESH_SECONDS for the default ({DEFAULT_API_REFRESH_SECONDS:g}) or give seconds >= 0",
+    )
+    api_cors_origins: str | None = _variable(
+        "MYRUNSTREAK_API_CORS_ORIGINS",
+        None,
+        "origins allowed to call the query API from a browser, comma-separated (`*` for any; default: none)",
+        "give origins such as https://me.example.org,https://friend.example.org, or unset it",
+    )
     dagster_home: str = _variable(
         "DAGSTER_HOME",
         DEFAULT_DAGSTER_HOME,
@@ -288,6 +301,27 @@ class Settings(BaseSettings):
             return None
         _require_http_url("MYRUNSTREAK_S3_ENDPOINT_URL", value.strip())
         return value.strip()
+
+    @field_validator("api_refresh_seconds", mode="before")
+    @classmethod
+    def _refresh(cls, value: Any) -> float:
+        return _number("MYRUNSTREAK_API_REFRESH_SECONDS", value, minimum=0)
+
+    @field_validator("api_cors_origins", mode="after")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for origin in (part.strip() for part in value.split(",")):
+            parsed = urlsplit(origin)
+            if origin != "*" and (parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path):
+                raise ValueError(f"MYRUNSTREAK_API_CORS_ORIGINS: not an origin (scheme://host[:port]): {origin!r}")
+        return value
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """``MYRUNSTREAK_API_CORS_ORIGINS`` as a list (empty: CORS off)."""
+        return [part.strip() for part in (self.api_cors_origins or "").split(",") if part.strip()]
 
     @field_validator("schedule_time", mode="after")
     @classmethod

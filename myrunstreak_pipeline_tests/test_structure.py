@@ -33,6 +33,7 @@ ALLOWED = {
     "smashrun": {"errors", "settings", "models", "duckdb_ops"},
     "defs": {"errors", "settings", "sql", "today", "models", "duckdb_ops", "analytics", "smashrun"},
     "definitions": {"defs", "settings"},
+    "api": {"errors", "settings", "sql", "today", "models", "duckdb_ops", "analytics"},
     "cli": {
         "errors",
         "settings",
@@ -45,6 +46,7 @@ ALLOWED = {
         "sandbox",
         "defs",
         "definitions",
+        "api",
     },
 }
 DAGSTER_ROOMS = {"defs", "definitions", "cli"}  # everything else is plain Python, testable without Dagster
