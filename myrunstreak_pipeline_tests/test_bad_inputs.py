@@ -241,7 +241,31 @@ SANDBOX_CASES = [
     case("sandbox-client-id-without-secret", "sandbox --port 0 --client-id app", "--client-secret"),
 ]
 
-CASES = ENV_CASES + RUN_CASES + DEMO_CASES + STREAK_CASES + AUTH_CASES + SANDBOX_CASES
+SERVE_CASES = [
+    case("serve-db-missing", "serve --db missing.duckdb --port 0", "--db"),
+    case("serve-db-garbage", "serve --db garbage.duckdb --port 0", "--db", files=("garbage.duckdb",)),
+    case(
+        "serve-env-db-truncated",
+        "serve --port 0",
+        "MYRUNSTREAK_DB",
+        files=("truncated.duckdb",),
+        MYRUNSTREAK_DB="truncated.duckdb",
+    ),
+    case("serve-db-s3-no-key", "serve --db s3://bucket --port 0", "--db"),
+    case("serve-port-out-of-range", "serve --port 99999", "--port"),
+    case("serve-port-in-use", "serve --db readonly.duckdb --port {busy}", "--port", files=("readonly.duckdb",)),
+    case(
+        "serve-host-not-this-machine",
+        "serve --db readonly.duckdb --port 0 --host 10.255.255.1",
+        "--host",
+        files=("readonly.duckdb",),
+    ),
+    case("serve-workers-0", "serve --port 0 --workers 0", "--workers"),
+    case("serve-workers-too-many", "serve --port 0 --workers 33", "--workers"),
+    case("serve-workers-not-a-number", "serve --port 0 --workers many", "--workers"),
+]
+
+CASES = ENV_CASES + RUN_CASES + DEMO_CASES + STREAK_CASES + AUTH_CASES + SANDBOX_CASES + SERVE_CASES
 
 
 # ------------------------------------------------------------------------------------------------ servers

@@ -105,3 +105,18 @@ def test_a_reader_in_another_zone_sees_the_runner_today(db):
 )
 def test_days_text(days, years_days, expected):
     assert days_text(days, years_days) == expected
+
+
+def test_streak_cli_uses_the_stored_zone_when_myrunstreak_timezone_is_unset(db, monkeypatch, capsys):
+    import json
+
+    from myrunstreak_pipeline.cli import streak as streak_cli
+
+    with DuckDBManager(db) as manager:
+        set_streak_rule(manager.connection, 1.609344, "sum", AHEAD)
+    monkeypatch.delenv("MYRUNSTREAK_TIMEZONE", raising=False)
+    monkeypatch.setenv("TZ", BEHIND)
+    parser = streak_cli.argparse.ArgumentParser()
+    streak_cli.add_arguments(parser)
+    streak_cli.command(parser.parse_args(["--db", str(db), "--json"]))
+    assert json.loads(capsys.readouterr().out)["as_of"] == _today(AHEAD).isoformat()

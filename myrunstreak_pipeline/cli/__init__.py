@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "streak": ("myrunstreak_pipeline.cli.streak", "report the current and longest streak"),
     "run": ("myrunstreak_pipeline.cli.run", "materialize the asset graph through Dagster"),
     "demo": ("myrunstreak_pipeline.cli.demo", "sandbox -> local DuckDB -> all assets, then the streak card"),
+    "serve": ("myrunstreak_pipeline.cli.serve", "serve the read-only query API and the streak page"),
 }
 
 

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="YYYY-MM-DD",
         type=_date,
         default=None,
-        help="report as of this local date (default: today in MYRUNSTREAK_TIMEZONE, else local)",
+        help="report as of this local date (default: today in MYRUNSTREAK_TIMEZONE, else the stored zone)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument(
@@ -93,12 +93,18 @@ def command(args: argparse.Namespace) -> int:
     import duckdb
 
     from myrunstreak_pipeline.analytics.report import format_card, local_today, streak_card, streak_report
+    from myrunstreak_pipeline.analytics.rule import get_streak_rule
     from myrunstreak_pipeline.duckdb_ops.s3.reader import open_reader
     from myrunstreak_pipeline.settings import Settings
 
     settings = Settings.from_env()
     uri = args.db or settings.db
-    today = args.today or local_today(settings.timezone)
+
+    def runner_today(con):
+        # --today, else today in MYRUNSTREAK_TIMEZONE, else in the zone the writer stored with the rule
+        zone = settings.timezone or get_streak_rule(con).time_zone
+        return args.today or local_today(zone)
+
     # A rule set explicitly in the environment wins; otherwise the rule stored in the database applies.
     min_km = settings.streak_min_km if settings.is_set("streak_min_km") else None
     mode = settings.streak_mode if settings.is_set("streak_mode") else None
@@ -107,6 +113,7 @@ def command(args: argparse.Namespace) -> int:
     check_database(uri, settings, source="--db" if args.db else "MYRUNSTREAK_DB", write=False)  # before any work
 
     def card(con) -> str:
+        today = runner_today(con)
         if args.json:
             return json.dumps(streak_report(con, today, min_km, mode))
         return format_card(streak_card(con, today, min_km, mode))
@@ -116,7 +123,7 @@ def command(args: argparse.Namespace) -> int:
         with open_reader(uri, settings.s3_endpoint_url) as reader:
             print(reader.read(card))
             if args.calendar:
-                print(reader.read(lambda con: _write_calendar(con, args, today)), file=sys.stderr)
+                print(reader.read(lambda con: _write_calendar(con, args, runner_today(con))), file=sys.stderr)
     except duckdb.CatalogException as error:
         raise MyRunStreakError(
             f"{uri} has no streak views (not created or migrated by this version): {error}",

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from myrunstreak_pipeline.duckdb_ops import staging
+from myrunstreak_pipeline.duckdb_ops.read_queries import RunQueries
 from myrunstreak_pipeline.duckdb_ops.staging import PayloadKind, StagedBatch, as_staged_batch, stage_activities
 from myrunstreak_pipeline.duckdb_ops.transactions import transaction
 from myrunstreak_pipeline.duckdb_ops.validation import readable_id
@@ -58,7 +59,7 @@ def _rows_as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-class RunRepository:
+class RunRepository(RunQueries):
     """Reads and writes runs on an open DuckDB connection (from ``DuckDBManager.connection``)."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
