@@ -9,8 +9,6 @@ import json
 import os
 import re
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -26,8 +24,8 @@ from myrunstreak_pipeline.api.database import ApiDatabase
 from myrunstreak_pipeline.duckdb_ops import DuckDBManager, RunRepository
 from myrunstreak_pipeline.settings import Settings
 from myrunstreak_pipeline_tests.fixtures.payloads import detail_run, local_start, synthetic_history
+from myrunstreak_pipeline_tests.fixtures.serve import MYRUNSTREAK, served
 
-MYRUNSTREAK = Path(sys.executable).with_name("myrunstreak")
 ZONE = "America/New_York"
 TODAY = dt.date(1990, 5, 20)  # inside the synthetic history
 PROBLEM = "application/problem+json"
@@ -322,24 +320,8 @@ def test_the_database_file_is_only_read(db_path):
 
 def test_myrunstreak_serve_over_http(db_path, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MYRUNSTREAK_", "AWS_"))}
-    process = subprocess.Popen(
-        [str(MYRUNSTREAK), "serve", "--db", str(db_path), "--port", "0", "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        line = process.stdout.readline()
-        base = re.search(r"http://[\d.]+:\d+", line).group(0)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = requests.get(f"{base}/v1/streak?today={TODAY}", timeout=5)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "serve did not answer"
-                time.sleep(0.2)
+    with served(db_path, tmp_path / "serve.log", env=env, args=("--workers", "2")) as base:
+        response = requests.get(f"{base}/v1/streak?today={TODAY}", timeout=5)
         assert response.status_code == 200
         cli = subprocess.run(
             [str(MYRUNSTREAK), "streak", "--db", str(db_path), "--today", TODAY.isoformat(), "--json"],
@@ -364,10 +346,3 @@ def test_myrunstreak_serve_over_http(db_path, tmp_path):
         assert (
             len(pages) == len({run["activity_id"] for run in pages}) == requests.get(f"{base}/v1/health").json()["runs"]
         )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -27,8 +23,8 @@ from myrunstreak_pipeline.duckdb_ops.s3 import S3DatabasePublisher, parse_s3_uri
 from myrunstreak_pipeline.settings import Settings
 from myrunstreak_pipeline.sql import load_sql
 from myrunstreak_pipeline_tests.fixtures.s3 import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
+from myrunstreak_pipeline_tests.fixtures.serve import served
 
-MYRUNSTREAK = Path(sys.executable).with_name("myrunstreak")
 PROBLEM = "application/problem+json"
 TODAY = dt.date(1970, 3, 1)
 
@@ -154,19 +150,8 @@ def test_myrunstreak_serve_reads_s3_over_http(s3_client, s3_bucket, aws_env, tmp
     etag = _publish(s3_client, uri, tmp_path, 50)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYRUNSTREAK_")}
     env |= {"MYRUNSTREAK_S3_ENDPOINT_URL": aws_env, "MYRUNSTREAK_API_REFRESH_SECONDS": "0"}
-    process = subprocess.Popen(
-        [str(MYRUNSTREAK), "serve", "--db", uri, "--port", "0"], stdout=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        base = re.search(r"http://[\d.]+:\d+", process.stdout.readline()).group(0)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = requests.get(f"{base}/v1/health", timeout=10)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "serve did not answer"
-                time.sleep(0.2)
+    with served(uri, tmp_path / "serve.log", env=env) as base:
+        response = requests.get(f"{base}/v1/health", timeout=10)
         assert response.status_code == 200 and response.json()["database"]["etag"] == etag
         assert response.json()["runs"] == 50
         tag = response.headers["ETag"]
@@ -175,10 +160,3 @@ def test_myrunstreak_serve_reads_s3_over_http(s3_client, s3_bucket, aws_env, tmp
         fresh = requests.get(f"{base}/v1/health", headers={"If-None-Match": tag}, timeout=10)
         assert fresh.status_code == 200 and fresh.json()["database"]["etag"] == new_etag
         assert FAKE_SECRET_ACCESS_KEY not in fresh.text
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -15,9 +15,6 @@ import math
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,12 +23,11 @@ import requests
 
 from myrunstreak_pipeline.duckdb_ops import DuckDBManager, RunRepository
 from myrunstreak_pipeline_tests.fixtures.payloads import gps_run, local_start
+from myrunstreak_pipeline_tests.fixtures.serve import served
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "myrunstreak_pipeline" / "api" / "static" / "index.html"
 ARTIFACTS = ROOT / "test-artifacts"
-BIN = Path(sys.executable).parent
-STARTUP_TIMEOUT = 60
 UI_TIMEOUT_MS = 30_000
 KM_PER_MILE = 1.609344
 CHROMIUM_ARGS = [
@@ -92,35 +88,8 @@ def server(database, tmp_path_factory):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SMASHRUN_", "MYRUNSTREAK_"))}
     env["MYRUNSTREAK_TIMEZONE"] = "UTC"
     log_path = tmp_path_factory.mktemp("serve_log") / "serve.log"
-    command = [str(BIN / "myrunstreak"), "serve", "--db", str(database), "--host", "127.0.0.1", "--port", "0"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield _wait_ready(process, log_path)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-
-
-def _wait_ready(process: subprocess.Popen, log_path: Path) -> str:
-    """The address ``serve`` printed, once ``/v1/health`` answers 200 there."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"myrunstreak serve exited ({process.returncode}):\n{log_path.read_text()}")
-        printed = re.search(r"at (http://127\.0\.0\.1:\d+)/", log_path.read_text(errors="replace"))
-        if printed:
-            try:
-                if requests.get(f"{printed.group(1)}/v1/health", timeout=2).ok:
-                    return printed.group(1)
-            except requests.RequestException:
-                pass
-        time.sleep(0.2)
-    raise AssertionError(f"myrunstreak serve not ready after {STARTUP_TIMEOUT} s:\n{log_path.read_text()}")
+    with served(database, log_path, env=env, args=("--host", "127.0.0.1")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
