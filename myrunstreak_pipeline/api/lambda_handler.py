@@ -34,7 +34,7 @@ from typing import Any
 from mangum import Mangum
 from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-from myrunstreak_pipeline.api.database import ApiDatabase, DatabaseVersion, _CachedHeadReader
+from myrunstreak_pipeline.api.database import ApiDatabase, _CachedHeadReader
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.sql import load_sql
 
@@ -106,13 +106,8 @@ class LambdaDatabase(ApiDatabase):
         """The S3 reader of this instance (None before the first S3 read, or for a local file)."""
         return self._reader if isinstance(self._reader, LambdaReader) else None
 
-    def _read_s3(self, fn: Callable[[Any, DatabaseVersion], Any]) -> Any:
-        with self._lock:
-            if self._reader is None:
-                self._reader = LambdaReader(
-                    self.uri, self.s3_endpoint_url, self.refresh_seconds, temp_directory=self.temp_directory
-                )
-        return super()._read_s3(fn)
+    def _new_reader(self) -> LambdaReader:
+        return LambdaReader(self.uri, self.s3_endpoint_url, self.refresh_seconds, temp_directory=self.temp_directory)
 
 
 def misconfigured_app(detail: str) -> ASGIApp:
