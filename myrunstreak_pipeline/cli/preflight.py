@@ -23,6 +23,7 @@ import math
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -44,15 +45,25 @@ DB_HINT = "set {source} to a file path such as ~/myrunstreak/runs.duckdb (a new 
 # ------------------------------------------------------------------------------------------- argument types
 
 
-def port_number(text: str) -> int:
-    """argparse type: 1..65535, or 0 for any free port."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port number (1-65535, or 0 for any free port): {text!r}")
-    return value
+def whole_number(low: int, high: int | None, expected: str) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``low..high`` (``high`` None: no upper bound); anything else is the
+    one-line error ``not <expected>: 'text'``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"not {expected}: {text!r}")
+        return value
+
+    return parse
+
+
+port_number = whole_number(0, 65535, "a port number (1-65535, or 0 for any free port)")
+synthetic_years = whole_number(1, MAX_SYNTHETIC_YEARS, f"a number of years between 1 and {MAX_SYNTHETIC_YEARS}")
+non_negative_int = whole_number(0, None, "a whole number >= 0")
 
 
 def positive_seconds(text: str) -> float:
@@ -63,27 +74,6 @@ def positive_seconds(text: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and 0 < value <= 86400):
         raise argparse.ArgumentTypeError(f"not a number of seconds between 0 and 86400: {text!r}")
-    return value
-
-
-def synthetic_years(text: str) -> int:
-    """argparse type: years of synthetic history, 1..MAX_SYNTHETIC_YEARS."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_SYNTHETIC_YEARS:
-        raise argparse.ArgumentTypeError(f"not a number of years between 1 and {MAX_SYNTHETIC_YEARS}: {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not a whole number >= 0: {text!r}")
     return value
 
 

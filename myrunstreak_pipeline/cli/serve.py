@@ -12,22 +12,14 @@ import argparse
 import os
 from pathlib import Path
 
-from myrunstreak_pipeline.cli.preflight import check_port_free, listen_error, port_number
+from myrunstreak_pipeline.cli.preflight import check_port_free, listen_error, port_number, whole_number
 from myrunstreak_pipeline.errors import MyRunStreakError
 
 MAX_WORKERS = 32
 APP_FACTORY = "myrunstreak_pipeline.api.app:app_from_env"
 
 
-def worker_count(text: str) -> int:
-    """argparse type: 1..MAX_WORKERS processes."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"not a number of workers between 1 and {MAX_WORKERS}: {text!r}")
-    return value
+worker_count = whole_number(1, MAX_WORKERS, f"a number of workers between 1 and {MAX_WORKERS}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

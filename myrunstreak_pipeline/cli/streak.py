@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from myrunstreak_pipeline.cli.preflight import whole_number
 from myrunstreak_pipeline.errors import MyRunStreakError
 
 
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     years.add_argument(
         "--calendar-years",
         metavar="N",
-        type=_positive_int,
+        type=whole_number(1, None, "a positive number of years"),
         default=None,
         help="calendar: the last N years with runs (default 10)",
     )
@@ -68,16 +69,6 @@ def _calendar_file(text: str) -> Path:
     except MyRunStreakError as error:
         raise argparse.ArgumentTypeError(str(error).removeprefix("--calendar: ")) from None
     return path
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a positive number of years: {text!r}")
-    return value
 
 
 def open_database(uri: str, s3_endpoint_url: str | None = None):
