@@ -14,7 +14,6 @@ import json
 import math
 import os
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,6 +21,7 @@ import pytest
 import requests
 
 from myrunstreak_pipeline.duckdb_ops import DuckDBManager, RunRepository
+from myrunstreak_pipeline_tests.fixtures.browser import chromium, needs_chromium
 from myrunstreak_pipeline_tests.fixtures.payloads import gps_run, local_start
 from myrunstreak_pipeline_tests.fixtures.serve import served
 
@@ -30,17 +30,6 @@ PAGE = ROOT / "myrunstreak_pipeline" / "api" / "static" / "index.html"
 ARTIFACTS = ROOT / "test-artifacts"
 UI_TIMEOUT_MS = 30_000
 KM_PER_MILE = 1.609344
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-needs_chromium = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-)
 VIEWPORTS = {375: {"width": 375, "height": 812}, 1280: {"width": 1280, "height": 900}}
 
 TODAY = dt.datetime.now(dt.UTC).date()  # the server runs with MYRUNSTREAK_TIMEZONE=UTC
@@ -94,14 +83,8 @@ def server(database, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as running:
+        yield running
 
 
 class Visit:

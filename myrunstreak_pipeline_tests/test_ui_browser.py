@@ -22,12 +22,11 @@ import requests
 
 from myrunstreak_pipeline.cli.run import INSTANCE_TEMPLATE
 from myrunstreak_pipeline.sandbox import SandboxServer
+from myrunstreak_pipeline_tests.fixtures.browser import chromium, needs_chromium
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-    ),
+    needs_chromium,
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,14 +37,6 @@ LOCATION = "myrunstreak"
 STARTUP_TIMEOUT = 120
 RUN_TIMEOUT = 150
 UI_TIMEOUT_MS = 45_000
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Resets SIGINT/SIGTERM to their defaults before exec: some CI shells start jobs with both ignored, and then
 # `dagster dev` cannot be stopped.
 RESET_SIGNALS_AND_EXEC = (
@@ -182,18 +173,14 @@ def ui(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(ui):
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         context.add_init_script("window.localStorage.setItem('communityNux', '1')")  # belt and braces with nux off
         try:
             yield context.new_page()
         finally:
             context.close()
-            browser.close()
 
 
 def shot(page, name: str) -> None:
