@@ -1,6 +1,7 @@
 """Activity-file import: FIT parsers side by side, then files/s with a process pool and peak memory.
 
-    .venv/bin/python benchmarks/import_files.py [--files 2000] [--workers 2] [--skip-compare] [--skip-mixed]
+    .venv/bin/python benchmarks/import_files.py [--files 2000] [--workers 2] [--gpx-years 10]
+        [--skip-compare] [--skip-mixed] [--skip-dagster]
 
 1. **Parser comparison** on the real FIT fixtures (myrunstreak_pipeline_tests/fixtures/activity_files/fit):
    fitdecode (what the package uses, through ``read_activity_file``), garmin-fit-sdk and fitfast, each on its own
@@ -9,27 +10,34 @@
    file to the same figures and reject the corrupt ones. garmin-fit-sdk and fitfast are NOT dependencies of the
    package; install them only to run this comparison (``.venv/bin/pip install garmin-fit-sdk fitfast``); a parser
    that is not installed is skipped.
-2. **Throughput**: ``--files`` files (the real fixtures repeated) through ``read_activity_file`` in a process pool
-   of ``--workers`` processes; once all formats mixed, once FIT only, once "typical" FIT (single-session runs and
-   walks up to ~2.5 h: every good FIT fixture except the 1 MB triathlon and the 3.5 h ride). Workers return a
-   small summary, never the activity, so the parent stays flat.
-3. **Peak memory**: each worker reports its own peak RSS with every result; the peak after the first 10 % of the
-   files and after all of them must be (nearly) equal: memory flat in the number of files.
+2. **Import throughput**: ``--files`` distinct files (the readable real fixtures, each copy shifted by whole days,
+   benchmarks/shifted_copies.py) through the code path of ``myrunstreak import``: discovery, parsing in a pool of
+   ``--workers`` processes, storing in batches into a fresh DuckDB file. Once all formats mixed, once "typical"
+   FIT (single-session runs and walks up to ~2.5 h: every good FIT fixture except the 1 MB triathlon and the
+   3.5 h ride).
+3. **Memory**: the parent's resident set after 10 % of the files and at the end (flat in the number of files: it
+   holds one batch at a time), and the largest worker's peak.
+4. **Dagster**: ``--gpx-years`` years of one GPX a day (the real GPX runs, shifted) in a drop folder, imported by
+   ``import_files_job`` (activity_files → analytics → calendar): cold, then again with nothing new.
+   Target: under a minute.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import datetime as dt
 import resource
 import sys
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from myrunstreak_pipeline.files import ActivityFileError, read_activity_file
+from benchmarks.shifted_copies import shifted_copies, shifted_copy  # noqa: E402
+from myrunstreak_pipeline.duckdb_ops import DuckDBManager, RunRepository  # noqa: E402
+from myrunstreak_pipeline.files import ActivityFileError, read_activity_file  # noqa: E402
+from myrunstreak_pipeline.imports import discover, import_files  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "myrunstreak_pipeline_tests" / "fixtures" / "activity_files"
 NOT_TYPICAL = {"multisport_fenix2_triathlon_3h15.fit", "ride_coros_pace2_3h32.fit"}
@@ -136,62 +144,107 @@ def compare() -> None:
     print()
 
 
-# --- 2./3. throughput and memory -------------------------------------------------------------------------------------
-def _load(path: str) -> tuple[str, int]:
-    try:
-        read_activity_file(path)
-        outcome = "loaded"
-    except ActivityFileError:
-        outcome = "quarantined"
-    return outcome, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+# --- 2./3. import throughput and memory ----------------------------------------------------------------------------
+def _rss_kib() -> int:
+    """This process's current resident set (KiB), from /proc: the peak (ru_maxrss) cannot show flatness."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * (resource.getpagesize() // 1024)
 
 
-def throughput(label: str, pool_files: list[Path], count: int, workers: int) -> None:
-    paths = [str(path) for path in itertools.islice(itertools.cycle(pool_files), count)]
-    outcomes = {"loaded": 0, "quarantined": 0}
-    early_peak = peak = 0
-    started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for index, (outcome, rss) in enumerate(pool.map(_load, paths, chunksize=4)):
-            outcomes[outcome] += 1
-            peak = max(peak, rss)
-            if index < count // 10:
-                early_peak = peak
-    seconds = time.perf_counter() - started
-    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def import_throughput(label: str, sources: list[Path], count: int, workers: int, tmp: Path) -> None:
+    """``count`` distinct files (the real ``sources`` shifted by whole days) through ``myrunstreak import``'s
+    code path (discover → process pool → store in batches) into a fresh database."""
+    folder = tmp / label.replace(" ", "_")
+    folder.mkdir()
+    shifted_copies(sources, count, folder)
+    rss = {}
+
+    def progress(done: int, total: int) -> None:
+        if done in (total // 10, total):
+            rss[done] = _rss_kib()
+
+    with DuckDBManager(tmp / f"{folder.name}.duckdb") as manager:
+        repo = RunRepository(manager.connection)
+        started = time.perf_counter()
+        summary = import_files(discover([folder]), repo.store_activity_files, workers=workers, progress=progress)
+        seconds = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    early, late = rss.get(count // 10, 0), rss.get(count, 0)
     print(
-        f"{label:34s} {count} files ({len(pool_files)} distinct) in {seconds:6.1f} s = {count / seconds:6.1f} files/s "
-        f"| loaded {outcomes['loaded']}, quarantined {outcomes['quarantined']} "
-        f"| worker peak RSS {early_peak / 1024:.0f} MiB after 10 %, {peak / 1024:.0f} MiB at the end; "
-        f"parent {parent / 1024:.0f} MiB"
+        f"{label:22s} {count} files ({len(sources)} distinct sources) in {seconds:6.1f} s = "
+        f"{count / seconds:6.1f} files/s | imported {summary.imported}, quarantined {len(summary.quarantined)} "
+        f"| parent RSS {early / 1024:.0f} MiB after 10 %, {late / 1024:.0f} MiB at the end; "
+        f"largest worker peak {children / 1024:.0f} MiB"
     )
+
+
+# --- 4. ten years of daily GPX through the Dagster asset --------------------------------------------------------------
+def gpx_years_through_dagster(years: int, tmp: Path) -> None:
+    """One GPX a day for ``years`` years (the real GPX runs, shifted) in a drop folder; ``import_files_job``
+    (activity_files → analytics → calendar) on an ephemeral instance: cold, then again (nothing new)."""
+    import dagster as dg
+
+    from myrunstreak_pipeline.definitions import build_defs
+    from myrunstreak_pipeline.settings import Settings
+
+    runs = sorted(p for p in (FIXTURES / "gpx").glob("run_*.gpx") if "trimmed" not in p.name)
+    drop = tmp / "gpx_drop"
+    drop.mkdir()
+    days = years * 365
+    sources = [(path, path.read_bytes(), read_activity_file(path).local_date) for path in runs]
+    last_day = dt.date.today() - dt.timedelta(days=1)
+    for index in range(days):  # one run a day, the real runs in turn, ending yesterday: a 10-year streak
+        path, data, day = sources[index % len(sources)]
+        target = last_day - dt.timedelta(days=index)
+        (drop / f"{target}_{path.name}").write_bytes(shifted_copy(data, path.name, (target - day).days))
+    megabytes = sum(p.stat().st_size for p in drop.iterdir()) / 2**20
+    settings = Settings.from_env(db=str(tmp / "gpx.duckdb"), import_dir=str(drop), timezone="Europe/London")
+    job = build_defs(settings).resolve_job_def("import_files_job")
+    for attempt in ("cold", "again (nothing new)"):
+        started = time.perf_counter()
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(instance=instance)
+        seconds = time.perf_counter() - started
+        [materialization] = [m for m in result.asset_materializations_for_node("activity_files")]
+        meta = {key: value.value for key, value in materialization.metadata.items()}
+        print(
+            f"{years} years of daily GPX ({days} files, {megabytes:.0f} MB), import_files_job {attempt}: "
+            f"{seconds:5.1f} s (success={result.success}; imported {meta['imported']}, "
+            f"already known {meta['already_known']}, quarantined {meta['quarantined']})"
+        )
+    with DuckDBManager(tmp / "gpx.duckdb", read_only=True) as manager:
+        streak = manager.connection.execute("SELECT max(days) FROM streak_analysis").fetchone()
+    print(f"longest streak after the import: {streak[0] if streak else 0} days (expected {days}: one run a day)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--gpx-years", type=int, default=10)
     parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--skip-mixed", action="store_true")
+    parser.add_argument("--skip-dagster", action="store_true")
     args = parser.parse_args()
     if not args.skip_compare:
         compare()
     every = sorted(p for kind in ("fit", "gpx", "tcx") for p in (FIXTURES / kind).glob(f"*.{kind}"))
-    fit = [p for p in every if p.suffix == ".fit"]
-    typical = []
-    for path in fit:
-        if path.name in NOT_TYPICAL:
-            continue
+    readable = []
+    for path in every:
         try:
             read_activity_file(path)
         except ActivityFileError:
             continue
-        typical.append(path)
-    print(f"## Throughput: read_activity_file in a pool of {args.workers} processes\n")
-    if not args.skip_mixed:
-        throughput("all formats (incl. corrupt)", every, args.files, args.workers)
-    throughput("FIT only (incl. corrupt, triathlon)", fit, args.files, args.workers)
-    throughput("typical FIT runs", typical, args.files, args.workers)
+        readable.append(path)
+    typical = [p for p in readable if p.suffix == ".fit" and p.name not in NOT_TYPICAL]
+    with tempfile.TemporaryDirectory(prefix="myrunstreak-import-bench-") as tmp:
+        print(f"## Import (parse in {args.workers} processes + store in batches) of distinct files\n")
+        if not args.skip_mixed:
+            import_throughput("all formats", readable, args.files, args.workers, Path(tmp))
+        import_throughput("typical FIT runs", typical, args.files, args.workers, Path(tmp))
+        if not args.skip_dagster:
+            print(f"\n## {args.gpx_years} years of one-run-a-day GPX through the Dagster asset\n")
+            gpx_years_through_dagster(args.gpx_years, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import dagster as dg
 from myrunstreak_pipeline.defs.analytics import build_analytics_assets, build_calendar_asset
 from myrunstreak_pipeline.defs.automation import build_change_sensor, build_daily_schedule, build_sync_job
 from myrunstreak_pipeline.defs.details import build_details_assets
+from myrunstreak_pipeline.defs.files import build_file_import_asset, build_import_job, build_import_sensor
 from myrunstreak_pipeline.defs.ingest import build_ingest_assets
 from myrunstreak_pipeline.defs.partitions import yearly_partitions
 from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
@@ -24,16 +25,18 @@ def build_defs(settings: Settings | None = None, *, resources: Mapping[str, Any]
     settings = settings or Settings.from_env()
     partitions = yearly_partitions(settings)
     job = build_sync_job()
+    import_job = build_import_job()
     return dg.Definitions(
         assets=[
             build_ingest_assets(partitions, settings),
             build_details_assets(),
+            build_file_import_asset(settings),
             build_analytics_assets(settings),
             build_calendar_asset(settings),
         ],
-        jobs=[job],
+        jobs=[job, import_job],
         schedules=[build_daily_schedule(job, partitions, settings)],
-        sensors=[build_change_sensor(job, partitions)],
+        sensors=[build_change_sensor(job, partitions), build_import_sensor(import_job, settings)],
         resources={
             "smashrun": SmashRunResource.from_settings(settings),
             "storage": DuckDBStorage.from_settings(settings),

@@ -19,3 +19,23 @@ def local_today(timezone: str | None = None) -> dt.date:
             f"unknown time zone {timezone!r}",
             hint="set MYRUNSTREAK_TIMEZONE to an IANA name such as 'Europe/London' or 'America/New_York'",
         ) from error
+
+
+def machine_zone_name() -> str:
+    """The machine's IANA zone name (from /etc/localtime), or 'UTC' when it cannot be told: for dating an
+    activity file that states no zone and has no GPS when MYRUNSTREAK_TIMEZONE is unset."""
+    from pathlib import Path
+
+    try:
+        target = str(Path("/etc/localtime").resolve())
+    except OSError:
+        return "UTC"
+    marker = "/zoneinfo/"
+    if marker in target:
+        name = target.split(marker, 1)[1]
+        try:
+            ZoneInfo(name)
+            return name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return "UTC"

@@ -70,7 +70,7 @@ def test_s3_answers_equal_a_local_copy_and_heads_are_rate_limited(s3_client, s3_
         streak = client.get(f"/v1/streak?today={TODAY}").json()
         with duckdb.connect(str(copy), read_only=True) as con:
             card = streak_card(con, TODAY)
-        assert streak["current"] == {k: card["current"][k] for k in ("days", "start", "end", "status")}
+        assert streak["current"] == {k: v for k, v in card["current"].items() if k != "years_days"}
         assert streak["today"] == card["today"] and streak["longest"] == card["longest"]
         tag = client.get("/v1/runs?limit=10").headers["etag"]
         for _ in range(20):

@@ -35,7 +35,12 @@ SECRETS = (SECRET_TOKEN, SECRET_CLIENT, SECRET_AWS, SECRET_IN_FILE)
 WORKERS = 4
 TIMEOUT = 60
 # Flags that let each command get past argparse (and finish quickly should a bad input slip through).
-BASE_ARGS = {"auth": ["--no-browser", "--timeout", "2"], "sandbox": ["--port", "0"]}
+BASE_ARGS = {
+    "auth": ["--no-browser", "--timeout", "2"],
+    "sandbox": ["--port", "0"],
+    "import": ["{cwd}"],
+    "runs": ["--duplicates"],
+}
 AWS_NONE = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
 AWS_BAD = {"AWS_ACCESS_KEY_ID": "AKIAMYRUNSTREAKBAD01", "AWS_SECRET_ACCESS_KEY": SECRET_AWS}
 APP_ONLY = {"SMASHRUN_ACCESS_TOKEN": None}
@@ -265,7 +270,40 @@ SERVE_CASES = [
     case("serve-workers-not-a-number", "serve --port 0 --workers many", "--workers"),
 ]
 
-CASES = ENV_CASES + RUN_CASES + DEMO_CASES + STREAK_CASES + AUTH_CASES + SANDBOX_CASES + SERVE_CASES
+IMPORT_CASES = [
+    case("import-path-missing", "import {cwd}/nothing-here.fit", "nothing-here.fit"),
+    case("import-db-garbage", "import {cwd} --db garbage.duckdb", "--db", files=("garbage.duckdb",)),
+    case("import-db-read-only", "import {cwd} --db readonly.duckdb", "--db", files=("readonly.duckdb",)),
+    case("import-workers-0", "import {cwd} --workers 0", "--workers"),
+    case("import-workers-not-a-number", "import {cwd} --workers many", "--workers"),
+    case(
+        "import-sports-cycling",
+        "import {cwd}",
+        "MYRUNSTREAK_STREAK_SPORTS",
+        MYRUNSTREAK_STREAK_SPORTS="running,cycling",
+    ),
+    case("import-sports-unknown", "import {cwd}", "MYRUNSTREAK_STREAK_SPORTS", MYRUNSTREAK_STREAK_SPORTS="rowing"),
+    case("import-dir-s3-no-bucket", "import {cwd}", "MYRUNSTREAK_IMPORT_DIR", MYRUNSTREAK_IMPORT_DIR="s3:///x"),
+]
+
+RUNS_CASES = [
+    case("runs-no-action", "runs", "--duplicates"),
+    case("runs-split-and-unsplit", "runs --split a --unsplit b", "--unsplit"),
+    case("runs-db-garbage", "runs --duplicates --db garbage.duckdb", "--db", files=("garbage.duckdb",)),
+    case("runs-split-db-missing", "runs --split file:0 --db missing.duckdb", "--db"),
+]
+
+CASES = (
+    ENV_CASES
+    + RUN_CASES
+    + DEMO_CASES
+    + STREAK_CASES
+    + AUTH_CASES
+    + SANDBOX_CASES
+    + SERVE_CASES
+    + IMPORT_CASES
+    + RUNS_CASES
+)
 
 
 # ------------------------------------------------------------------------------------------------ servers

@@ -130,7 +130,13 @@ def test_streak(published, start_lambda, name):
     assert response["statusCode"] == 200, response
     body = body_of(response)
     assert body["as_of"] == TODAY
-    assert body["current"] == {"days": 26, "start": NOVEMBER[0], "end": TODAY, "status": "active"}
+    assert body["current"] == {
+        "days": 26,
+        "start": NOVEMBER[0],
+        "end": TODAY,
+        "status": "active",
+        "days_only_from_files": 0,
+    }
     assert body["longest"]["days"] == 26
 
 

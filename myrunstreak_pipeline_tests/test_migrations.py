@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -68,7 +69,7 @@ def _v001_columns(rows: list[tuple], added: int) -> list[tuple]:
     return [row[: len(row) - added] for row in rows]
 
 
-RUNS_COLUMNS_ADDED_SINCE_V001 = 1  # v003: deleted_as_of_utc
+RUNS_COLUMNS_ADDED_SINCE_V001 = 2  # v003: deleted_as_of_utc; v004: data_source
 
 
 def test_upgrade_from_v001_keeps_the_data(tmp_path: Path):
@@ -79,8 +80,15 @@ def test_upgrade_from_v001_keeps_the_data(tmp_path: Path):
         assert manager.applied_migrations == [m.version for m in discover() if m.version > 1]
         assert manager.schema_version() == LATEST
         after = snapshot(manager.connection)
-        assert {**after, "runs": _v001_columns(after["runs"], RUNS_COLUMNS_ADDED_SINCE_V001)} == before
-        assert all(row[-1] is None for row in after["runs"])  # deleted_as_of_utc: unknown for old deletions
+        assert {
+            **after,
+            "runs": _v001_columns(after["runs"], RUNS_COLUMNS_ADDED_SINCE_V001),
+            "raw_activities": _v001_columns(after["raw_activities"], 1),  # v004: payload_sha256
+        } == before
+        # the backfilled hash is the payload's, so the next identical payload is recognised as already stored
+        assert all(row[-1] == hashlib.sha256(row[2].encode()).hexdigest() for row in after["raw_activities"])
+        assert all(row[-2] is None for row in after["runs"])  # deleted_as_of_utc: unknown for old deletions
+        assert all(row[-1] == "smashrun" for row in after["runs"])  # data_source: every old run is SmashRun's
         # and the upgraded database keeps working
         RunRepository(manager.connection).upsert_activities([payloads.treadmill_run(6)])
 
@@ -102,7 +110,8 @@ def test_upgrade_through_a_data_migration(tmp_path: Path):
         assert miles[0] == ("1", pytest.approx(9.74928 / 1.609344))
         after = snapshot(connection)
         assert after["laps"] == before["laps"] and after["recording_data"] == before["recording_data"]
-        assert after["raw_activities"] == before["raw_activities"] and after["quarantine"] == before["quarantine"]
+        assert _v001_columns(after["raw_activities"], 1) == before["raw_activities"]  # v004: payload_sha256
+        assert after["quarantine"] == before["quarantine"]
         # same rows, plus the columns added since v001 and the new one
         assert _v001_columns(after["runs"], RUNS_COLUMNS_ADDED_SINCE_V001 + 1) == before["runs"]
         assert migrate(connection, migrations=migrations) == []

@@ -327,7 +327,13 @@ def test_20090_day_streak_and_its_day_before(analytics_db):
     analytics_db.add(*daily_history(D(1981, 6, 15), 20090, km=5.0))  # .. 2036-06-15
     assert streaks(analytics_db) == [(D(1981, 6, 15), D(2036, 6, 15), 20090, "55 years 1 day")]
     report = streak_report(analytics_db.con, D(2036, 6, 14))
-    assert report["current"] == {"days": 20089, "start": "1981-06-15", "end": "2036-06-14", "status": "active"}
+    assert report["current"] == {
+        "days": 20089,
+        "start": "1981-06-15",
+        "end": "2036-06-14",
+        "status": "active",
+        "days_only_from_files": 0,
+    }
     assert report["longest"]["years_days"] == "55 years 0 days"
 
 

@@ -29,10 +29,11 @@ ALLOWED = {
     "models": {"errors"},
     "sandbox": {"errors", "models"},
     "files": {"errors", "models"},
+    "imports": {"errors", "settings", "sql", "today", "models", "files", "duckdb_ops"},
     "duckdb_ops": {"errors", "settings", "sql", "today", "models"},
     "analytics": {"errors", "settings", "sql", "today"},
     "smashrun": {"errors", "settings", "models", "duckdb_ops"},
-    "defs": {"errors", "settings", "sql", "today", "models", "duckdb_ops", "analytics", "smashrun"},
+    "defs": {"errors", "settings", "sql", "today", "models", "duckdb_ops", "analytics", "smashrun", "imports"},
     "definitions": {"defs", "settings"},
     "api": {"errors", "settings", "sql", "today", "models", "duckdb_ops", "analytics"},
     "cli": {
@@ -46,6 +47,7 @@ ALLOWED = {
         "smashrun",
         "sandbox",
         "files",
+        "imports",
         "defs",
         "definitions",
         "api",
@@ -116,7 +118,9 @@ def test_every_room_is_known():
 
 # Dagster checks asset functions' context and resource annotations against the real classes when it builds the
 # definitions, so the modules that declare assets, schedules and sensors keep eager annotations.
-EAGER_ANNOTATIONS = {f"myrunstreak_pipeline.defs.{name}" for name in ("analytics", "automation", "details", "ingest")}
+EAGER_ANNOTATIONS = {
+    f"myrunstreak_pipeline.defs.{name}" for name in ("analytics", "automation", "details", "files", "ingest")
+}
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
@@ -167,6 +171,7 @@ def test_runs_columns_have_one_source(tmp_path):
         "speed_kph",
         "deleted",
         "deleted_as_of_utc",
+        "data_source",
         "first_loaded_at",
         "last_loaded_at",
     }

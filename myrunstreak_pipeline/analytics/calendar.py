@@ -92,6 +92,10 @@ class CalendarDrawing:
         return (math.floor(self._x[0] * column + self._x[1]), math.floor(self._y[0] * image_row + self._y[1]))
 
 
+class NoRunsYetError(MyRunStreakError):
+    """An empty database: nothing to draw (the Dagster asset records that instead of failing)."""
+
+
 def week_column(day: dt.date) -> int:
     """The Monday-started week of the year ``day`` falls in, 0 for the week holding January 1st."""
     jan1 = dt.date(day.year, 1, 1)
@@ -107,7 +111,7 @@ def calendar_grid(con, years: int | None = DEFAULT_YEARS, through: dt.date | Non
         )
     first_year, last_year = con.execute(load_sql("queries/analytics/calendar_years.sql")).fetchone()
     if first_year is None:
-        raise MyRunStreakError(
+        raise NoRunsYetError(
             "no runs in the database yet, so there is no calendar to draw",
             hint="run `myrunstreak run` (or `myrunstreak demo`) first",
         )

@@ -35,6 +35,7 @@ def _report_from_row(today: dt.date, rule, row: dict) -> dict:
             "start": _iso(row["current_start"]),
             "end": _iso(row["current_end"]),
             "status": row["current_status"],
+            "days_only_from_files": int(row["current_days_only_from_files"]),
         },
         "longest": {
             "days": int(row["longest_days"]),
@@ -50,6 +51,7 @@ def streak_report(con, today: dt.date, min_km: float | None = None, mode: str | 
     """The ``myrunstreak streak --json`` object as of the local date ``today``.
 
     ``min_km``/``mode`` default to the rule stored in the database. Runs dated after ``today`` are ignored.
+    ``current.days_only_from_files``: the current streak's days whose counted runs all came from activity files.
     """
     rule, row = _report_row(con, today, min_km, mode)
     return _report_from_row(today, rule, row)
@@ -80,6 +82,12 @@ def days_text(days: int, years_days: str | None = None) -> str:
     return text
 
 
+def _from_files_text(days: int) -> str:
+    """``3 days of this streak come only from activity files`` (``1 day … comes``)."""
+    verb = "comes" if days == 1 else "come"
+    return f"{days:,} day{'' if days == 1 else 's'} of this streak {verb} only from activity files"
+
+
 def format_card(card: dict) -> str:
     """The readable streak card printed by ``myrunstreak streak``."""
     current, longest, rule = card["current"], card["longest"], card["rule"]
@@ -92,6 +100,8 @@ def format_card(card: dict) -> str:
             f"  Current streak : {days_text(current['days'], current['years_days'])} ({status}), "
             f"since {current['start']}"
         )
+    if current.get("days_only_from_files"):
+        lines.append(f"  From files     : {_from_files_text(current['days_only_from_files'])}")
     if longest["days"]:
         lines.append(
             f"  Longest streak : {days_text(longest['days'], longest['years_days'])}, "
@@ -113,8 +123,10 @@ def format_card_markdown(card: dict) -> str:
     """The streak card as a small markdown table (the ``current_streak`` asset page shows it)."""
     current, longest, rule = card["current"], card["longest"], card["rule"]
     since = f" since {current['start']}" if current["start"] else ""
+    from_files = current.get("days_only_from_files", 0)
     rows = [
         ("Current streak", f"**{days_text(current['days'])}** ({current['status']}){since}"),
+        *([("From files", _from_files_text(from_files))] if from_files else []),
         (
             "Longest streak",
             f"{days_text(longest['days'], longest['years_days'])}, "

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from myrunstreak_pipeline.errors import MyRunStreakError
-from myrunstreak_pipeline.settings import DEFAULT_STREAK_MIN_KM
+from myrunstreak_pipeline.settings import DEFAULT_STREAK_MIN_KM, STREAK_SPORTS
 from myrunstreak_pipeline.sql import load_sql
 
 MODES = ("sum", "strict")
@@ -22,6 +22,7 @@ class StreakRule:
     min_km: float = DEFAULT_STREAK_MIN_KM
     mode: str = "sum"
     time_zone: str | None = None  # IANA name; None = the reading session's zone
+    sports: tuple[str, ...] = ("running",)  # MYRUNSTREAK_STREAK_SPORTS (rides and swims never count)
 
     def __post_init__(self) -> None:
         if isinstance(self.min_km, bool) or not isinstance(self.min_km, (int, float)):
@@ -33,6 +34,11 @@ class StreakRule:
             raise MyRunStreakError(
                 f"streak minimum distance must be a positive number of km, got {self.min_km!r}",
                 hint="set MYRUNSTREAK_STREAK_MIN_KM to e.g. 1.609344 (one mile)",
+            )
+        if not self.sports or any(sport not in STREAK_SPORTS for sport in self.sports):
+            raise MyRunStreakError(
+                f"streak sports must be some of {', '.join(STREAK_SPORTS)}, got {list(self.sports)!r}",
+                hint="set MYRUNSTREAK_STREAK_SPORTS to e.g. 'running' (default) or 'running,walking'",
             )
         if self.mode not in MODES:
             raise MyRunStreakError(
@@ -50,13 +56,20 @@ def get_streak_rule(con) -> StreakRule:
     row = con.execute(load_sql("queries/analytics/get_streak_rule.sql")).fetchone()
     if row is None:
         return StreakRule()
-    return StreakRule(min_km=float(row[0]), mode=row[1], time_zone=row[2])
+    sports = tuple(row[3]) if row[3] else ("running",)
+    return StreakRule(min_km=float(row[0]), mode=row[1], time_zone=row[2], sports=sports)
 
 
-def set_streak_rule(con, min_km: float, mode: str, time_zone: str | None = None) -> StreakRule:
-    """Validate and store the rule and the runner's zone (needs a writable connection). Returns the stored rule."""
-    rule = StreakRule(min_km=min_km, mode=mode, time_zone=time_zone)
-    con.execute(load_sql("queries/analytics/set_streak_rule.sql"), {**rule.as_dict(), "time_zone": time_zone})
+def set_streak_rule(
+    con, min_km: float, mode: str, time_zone: str | None = None, sports: tuple[str, ...] | list[str] = ("running",)
+) -> StreakRule:
+    """Validate and store the rule, the runner's zone and the sports that count (needs a writable connection).
+    Returns the stored rule."""
+    rule = StreakRule(min_km=min_km, mode=mode, time_zone=time_zone, sports=tuple(sports))
+    con.execute(
+        load_sql("queries/analytics/set_streak_rule.sql"),
+        {**rule.as_dict(), "time_zone": time_zone, "sports": list(rule.sports)},
+    )
     return rule
 
 
@@ -64,7 +77,10 @@ def resolve_rule(con, min_km: float | None, mode: str | None) -> StreakRule:
     """Explicit values win; whatever is missing comes from the stored rule."""
     stored = get_streak_rule(con)
     return StreakRule(
-        min_km=stored.min_km if min_km is None else min_km, mode=mode or stored.mode, time_zone=stored.time_zone
+        min_km=stored.min_km if min_km is None else min_km,
+        mode=mode or stored.mode,
+        time_zone=stored.time_zone,
+        sports=stored.sports,
     )
 
 
@@ -81,4 +97,6 @@ def set_streak_rule_from_env(con) -> StreakRule:
             hint="MYRUNSTREAK_STREAK_MIN_KM is a distance in km (e.g. 1.609344); "
             "MYRUNSTREAK_STREAK_MODE is 'sum' or 'strict'",
         ) from error
-    return set_streak_rule(con, settings.streak_min_km, settings.streak_mode, settings.timezone)
+    return set_streak_rule(
+        con, settings.streak_min_km, settings.streak_mode, settings.timezone, settings.streak_sports_list
+    )

@@ -91,7 +91,8 @@ def runs(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     after: Annotated[str | None, Query(description="the `next` cursor of the previous page")] = None,
 ) -> Response:
-    """Runs newest first, keyset-paged on (local start, activity id): follow ``next`` until it is null."""
+    """Runs newest first, keyset-paged on (local start, activity id): follow ``next`` until it is null. A run two
+    sources recorded is listed once (the record kept); rides and other sports are listed (``activity_type``)."""
     _date_range(from_date, to_date)
     try:
         position = decode_cursor(after) if after is not None else None
@@ -112,7 +113,8 @@ def runs(
     tags=["runs"],
 )
 def run(request: Request, activity_id: Annotated[str, PathParam(max_length=64)]) -> Response:
-    """One run: the summary fields, ``laps`` and ``recording`` once details were fetched."""
+    """One run, a record merged away as a duplicate included (``duplicate_of``): the summary fields, ``file`` for
+    a run imported from a file, ``laps`` and ``recording`` once details were fetched."""
 
     def build(context: ReadContext) -> dict:
         found = context.repository.run_detail(activity_id)

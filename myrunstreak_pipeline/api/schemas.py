@@ -22,7 +22,10 @@ class Health(_Model):
     status: Literal["ok"]
     schema_version: int
     database: DatabaseInfo
-    runs: int = Field(description="live runs (not deleted upstream)")
+    runs: int = Field(
+        description="the runs /v1/runs lists: live (not deleted upstream), every sport, a run recorded by two "
+        "sources once"
+    )
 
 
 class Rule(_Model):
@@ -35,6 +38,9 @@ class CurrentStreak(_Model):
     start: dt.date | None
     end: dt.date | None
     status: Literal["active", "at_risk", "broken"]
+    days_only_from_files: int = Field(
+        description="days of the current streak whose counted runs all came from activity files (none from SmashRun)"
+    )
 
 
 class LongestStreak(_Model):
@@ -84,7 +90,17 @@ class Run(_Model):
     pace_min_per_km: float | None
     activity_type: str | None
     is_treadmill: bool | None
-    source: str | None
+    source: str = Field(
+        description="where the record came from: 'smashrun' (a SmashRun sync) or the imported file's format "
+        "('fit', 'gpx', 'tcx')"
+    )
+    app_source: str | None = Field(
+        description="SmashRun's own `source` field (the app or device that uploaded the run); `file:<format>` "
+        "for an imported file"
+    )
+    duplicate_of: str | None = Field(
+        description="the activity_id of the record kept when this one records the same run (not counted), else null"
+    )
     notes: str | None
     weather: str | None
     terrain: str | None
@@ -112,7 +128,24 @@ class Recording(_Model):
     has_heart_rate: bool
 
 
+class ActivityFile(_Model):
+    format: Literal["fit", "gpx", "tcx"]
+    file_name: str = Field(description="as first imported (a path, or archive!member)")
+    title: str | None
+    sport: str = Field(description="normalised: running, walking, hiking, cycling, swimming, other, unknown")
+    sport_raw: str | None = Field(description="as the file stated it")
+    zone_source: Literal["file", "gps", "default"] = Field(
+        description="how the local date was found: the file's own offset, the zone of the first GPS fix, or "
+        "MYRUNSTREAK_TIMEZONE"
+    )
+    time_zone: str | None = Field(description="IANA zone name when it came from GPS or the default")
+    elapsed_seconds: float = Field(description="start to end, pauses included (`seconds` is moving time)")
+    device: str | None
+    imported_at: dt.datetime
+
+
 class RunDetail(Run):
+    file: ActivityFile | None = Field(description="the imported file this run came from; null for a SmashRun run")
     details_fetched: bool
     laps: list[Lap] | None = Field(description="null until the run's details were fetched")
     recording: Recording | None = Field(description="null until details were fetched, or without a recording")

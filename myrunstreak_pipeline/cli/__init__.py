@@ -23,6 +23,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("myrunstreak_pipeline.cli.run", "materialize the asset graph through Dagster"),
     "demo": ("myrunstreak_pipeline.cli.demo", "sandbox -> local DuckDB -> all assets, then the streak card"),
     "serve": ("myrunstreak_pipeline.cli.serve", "serve the read-only query API and the streak page"),
+    "import": ("myrunstreak_pipeline.cli.import_files", "import FIT/GPX/TCX files, folders and export zips"),
+    "runs": ("myrunstreak_pipeline.cli.runs", "list runs recorded by two sources (--duplicates), split a merge"),
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from myrunstreak_pipeline.analytics import format_card_markdown, local_today, set_streak_rule, streak_card
-from myrunstreak_pipeline.analytics.calendar import calendar_grid, render_calendar
+from myrunstreak_pipeline.analytics.calendar import NoRunsYetError, calendar_grid, render_calendar
 from myrunstreak_pipeline.analytics.views import published_views, view_row_counts
 from myrunstreak_pipeline.defs.common import (
     ANALYTICS_GROUP,
@@ -32,7 +32,7 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
     specs = [
         dg.AssetSpec(
             view.name,
-            deps=["runs"],
+            deps=["runs", "activity_files"],
             description=view.description,
             group_name=ANALYTICS_GROUP,
             kinds={"duckdb", "sql"},
@@ -65,7 +65,9 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
 
         def refresh(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
-            rule = set_streak_rule(con, settings.streak_min_km, settings.streak_mode, settings.timezone)
+            rule = set_streak_rule(
+                con, settings.streak_min_km, settings.streak_mode, settings.timezone, settings.streak_sports_list
+            )
             checks = {
                 "longest_streak_covers_current": run_sql_check(con, "longest_streak_covers_current.sql"),
                 "monthly_totals_match_daily": run_sql_check(con, "monthly_totals_match_daily.sql"),
@@ -163,9 +165,13 @@ def build_calendar_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def streak_calendar(context: dg.AssetExecutionContext, storage: DuckDBStorage) -> dg.MaterializeResult:
         target = calendar_dir(settings.calendar_dir, storage.database) / CALENDAR_FILE
-        with storage.reader() as db:
-            grid = calendar_grid(db.connection, years=settings.calendar_years)
-            thumbnail_grid = calendar_grid(db.connection, years=THUMBNAIL_YEARS)
+        try:
+            with storage.reader() as db:
+                grid = calendar_grid(db.connection, years=settings.calendar_years)
+                thumbnail_grid = calendar_grid(db.connection, years=THUMBNAIL_YEARS)
+        except NoRunsYetError:  # e.g. only a drop folder, still empty: nothing to draw is not a failure
+            log_progress(context, "streak calendar: no runs yet, nothing drawn")
+            return dg.MaterializeResult(metadata={"years_drawn": 0, "note": "no runs in the database yet"})
         drawing = render_calendar(grid, target)
         thumbnail = render_calendar(thumbnail_grid, cell_px=THUMBNAIL_CELL_PX)
         inline = base64.b64encode(thumbnail.png).decode("ascii")

@@ -3,6 +3,7 @@ repository (bulk writes and reads), with payload validation and Arrow staging in
 
 from __future__ import annotations
 
+from myrunstreak_pipeline.duckdb_ops.file_store import FailedFile, FileImportResult, FileRecord
 from myrunstreak_pipeline.duckdb_ops.manager import DuckDBManager, load_httpfs
 from myrunstreak_pipeline.duckdb_ops.migrations import migrate
 from myrunstreak_pipeline.duckdb_ops.repository import RunRepository, UpsertResult
@@ -11,6 +12,9 @@ from myrunstreak_pipeline.duckdb_ops.transactions import transaction
 
 __all__ = [
     "DuckDBManager",
+    "FailedFile",
+    "FileImportResult",
+    "FileRecord",
     "RunRepository",
     "StagedBatch",
     "UpsertResult",

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from myrunstreak_pipeline.duckdb_ops import staging
+from myrunstreak_pipeline.duckdb_ops.file_store import FileImports
 from myrunstreak_pipeline.duckdb_ops.read_queries import RunQueries
 from myrunstreak_pipeline.duckdb_ops.staging import PayloadKind, StagedBatch, as_staged_batch, stage_activities
 from myrunstreak_pipeline.duckdb_ops.transactions import transaction
@@ -59,7 +60,7 @@ def _rows_as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-class RunRepository(RunQueries):
+class RunRepository(RunQueries, FileImports):
     """Reads and writes runs on an open DuckDB connection (from ``DuckDBManager.connection``)."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
@@ -80,7 +81,9 @@ class RunRepository(RunQueries):
         """
         staged = as_staged_batch(items, payload_kind)
         with transaction(self.connection):
-            return self._write_batch(staged, fetched_at)
+            result = self._write_batch(staged, fetched_at)
+            self._refresh_duplicates()
+            return result
 
     def replace_window(
         self,
@@ -111,9 +114,13 @@ class RunRepository(RunQueries):
                 )
             if cursor:
                 self._set_sync_state(cursor)
+            self._refresh_duplicates()
         return UpsertResult(**{**result.__dict__, "marked_deleted": marked})
 
-    def _write_batch(self, staged: StagedBatch, fetched_at: datetime | None) -> UpsertResult:
+    def _write_batch(
+        self, staged: StagedBatch, fetched_at: datetime | None, data_sources: Mapping[str, str] | None = None
+    ) -> UpsertResult:
+        """``data_sources``: activity id -> 'fit' / 'gpx' / 'tcx' for file imports; None: every run is SmashRun's."""
         now = _naive_utc(None)
         fetched_at = _naive_utc(fetched_at) if fetched_at is not None else now
         stale = 0
@@ -135,7 +142,7 @@ class RunRepository(RunQueries):
                 winners = verdicts.filter(verdicts["applies"]).drop_columns(["applies", "stale"])
                 if winners.num_rows:
                     with self._staged("staged_winners", winners):
-                        self._apply_winners(staged, fetched_at)
+                        self._apply_winners(staged, fetched_at, data_sources)
         return UpsertResult(
             loaded=staged.loaded - stale,
             stale=stale,
@@ -145,13 +152,17 @@ class RunRepository(RunQueries):
             unknown_enum_values=staged.unknown_enum_values,
         )
 
-    def _apply_winners(self, staged: StagedBatch, fetched_at: datetime) -> None:
+    def _apply_winners(self, staged: StagedBatch, fetched_at: datetime, data_sources: Mapping[str, str] | None) -> None:
         # staged_raw and staged_winners are registered by the caller.
         self.connection.execute(
             load_sql("queries/repository/upsert_raw_activities.sql"),
             {"payload_kind": staged.payload_kind, "fetched_at": fetched_at},
         )
-        with self._staged("staged_runs", staged.runs):
+        # Where a run came from is the writer's to say, never the payload's.
+        ids = staged.runs["activity_id"].to_pylist()
+        origin = [(data_sources or {}).get(activity_id, "smashrun") for activity_id in ids]
+        runs = staged.runs.append_column("data_source", pa.array(origin, type=pa.string()))
+        with self._staged("staged_runs", runs):
             self.connection.execute(
                 load_sql("queries/repository/merge_runs.sql"), {"keep_extended": staged.payload_kind == "summary"}
             )
@@ -210,7 +221,14 @@ class RunRepository(RunQueries):
         if not ids:
             return 0
         with transaction(self.connection):
-            return self._flag_deleted("mark_deleted.sql", {"activity_ids": ids, "as_of": _naive_utc(as_of)})
+            flagged = self._flag_deleted("mark_deleted.sql", {"activity_ids": ids, "as_of": _naive_utc(as_of)})
+            self._refresh_duplicates()
+            return flagged
+
+    def _refresh_duplicates(self) -> None:
+        """Re-apply the same-run rule (sql/queries/duplicates/refresh.sql) to everything stored; inside the
+        caller's transaction, so a write and its duplicate decisions land together."""
+        self.connection.execute(load_sql("queries/duplicates/refresh.sql"), {"decided_at": _naive_utc(None)})
 
     def _flag_deleted(self, sql_file: str, params: dict[str, Any]) -> int:
         """Flag live runs deleted, then move ``deleted_as_of_utc`` forward on runs already flagged (a newer

@@ -17,7 +17,7 @@ from myrunstreak_pipeline.files.normalise import (
     Session,
     normalise_sport,
 )
-from myrunstreak_pipeline.files.reader import SUPPORTED_SUFFIXES, read_activity_file
+from myrunstreak_pipeline.files.reader import SUPPORTED_SUFFIXES, content_digest, read_activity_file
 
 __all__ = [
     "COUNTED_BY_DEFAULT",
@@ -27,6 +27,7 @@ __all__ = [
     "ActivityFileError",
     "FileActivity",
     "Session",
+    "content_digest",
     "normalise_sport",
     "read_activity_file",
 ]

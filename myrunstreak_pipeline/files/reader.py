@@ -45,6 +45,15 @@ def _gunzip(data: bytes, name: str) -> bytes:
     return content
 
 
+def content_digest(data: bytes, name: str) -> str:
+    """The SHA-256 of a file's (decompressed) content: its identity, the same for ``x.fit`` and ``x.fit.gz``.
+    Cheap next to parsing, so an importer can skip a file it already holds before parsing it."""
+    kind_and_compressed = _format(name)
+    if kind_and_compressed[1]:
+        data = _gunzip(data, name)
+    return hashlib.sha256(data).hexdigest()
+
+
 def _parser(kind: str):
     if kind == "fit":
         from myrunstreak_pipeline.files.fit import parse_fit

@@ -10,7 +10,25 @@ CREATE OR REPLACE MACRO runner_today() AS (
     CAST(timezone(coalesce((SELECT time_zone FROM streak_rule), current_setting('TimeZone')), now()) AS DATE)
 );
 
--- One row per local day with at least one non-deleted run; the components every rollup needs.
+-- The runs that count: not deleted upstream, not the second record of a run another source also recorded
+-- (run_duplicates), and of a sport the rule counts (streak_rule.sports; a file that names no sport is a run;
+-- rides and swims never count, whatever is configured). Every view below reads runs through this one.
+CREATE OR REPLACE VIEW counted_runs AS
+SELECT r.*
+FROM runs AS r
+WHERE
+    NOT r.deleted
+    AND NOT EXISTS (
+        SELECT 1 FROM run_duplicates AS d
+        WHERE d.activity_id = r.activity_id
+    )
+    AND coalesce(nullif(r.activity_type, 'unknown'), 'running') NOT IN ('cycling', 'swimming')
+    AND list_contains(
+        coalesce((SELECT any_value(sr.sports) FROM streak_rule AS sr), ['running']),
+        coalesce(nullif(r.activity_type, 'unknown'), 'running')
+    );
+
+-- One row per local day with at least one counted run; the components every rollup needs.
 CREATE OR REPLACE VIEW run_days AS
 SELECT
     start_date                                                                               AS day,
@@ -29,9 +47,9 @@ SELECT
     min(start_date_time_local)                                                               AS first_run_at,
     max(start_date_time_local)                                                               AS last_run_at,
     sum(elevation_gain_m)                                                                    AS elevation_gain_m,
-    count(*) FILTER (WHERE is_treadmill)                                                     AS treadmill_runs
-FROM runs
-WHERE NOT deleted
+    count(*) FILTER (WHERE is_treadmill)                                                     AS treadmill_runs,
+    count(*) FILTER (WHERE data_source <> 'smashrun')                                        AS file_runs
+FROM counted_runs
 GROUP BY start_date;
 
 -- run_days plus both rule checks and whether the day qualifies under the given rule:

@@ -19,8 +19,7 @@ WITH live_runs AS (
             WHEN distance_km >= 10 THEN 'fastest_10k'
             WHEN distance_km >= 5 THEN 'fastest_5k'
         END                                                                           AS bucket_record
-    FROM runs
-    WHERE NOT deleted
+    FROM counted_runs
 ),
 
 days AS MATERIALIZED (

@@ -1,6 +1,7 @@
 SELECT
     min_km,
     mode,
-    time_zone
+    time_zone,
+    sports
 FROM streak_rule
 WHERE id = 1;

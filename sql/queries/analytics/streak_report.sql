@@ -1,5 +1,6 @@
 -- The `myrunstreak streak --json` numbers as of a local $today under the rule ($min_km, $mode):
--- the current streak, the longest streak and the number of streaks (days after $today are ignored).
+-- the current streak, the longest streak and the number of streaks (days after $today are ignored), and how
+-- many days of the current streak come only from activity files (every counted run of the day is a file's).
 WITH all_streaks AS (
     SELECT * FROM streaks_through($today, $min_km, $mode)
 ),
@@ -26,6 +27,10 @@ SELECT
     l.start_date                             AS longest_start,
     l.end_date                               AS longest_end,
     coalesce(l.years_days, '0 years 0 days') AS longest_years_days,
-    (SELECT count(*) FROM all_streaks)       AS streak_count
+    (SELECT count(*) FROM all_streaks)       AS streak_count,
+    (
+        SELECT count(*) FROM run_days AS d
+        WHERE d.day BETWEEN c.start_date AND c.end_date AND d.file_runs = d.run_count
+    )                                        AS current_days_only_from_files
 FROM current_streak_as_of($today, $min_km, $mode) AS c
 LEFT JOIN longest AS l ON TRUE;

@@ -17,6 +17,7 @@ SET
     last_loaded_at = CASE WHEN deleted THEN last_loaded_at ELSE now()::TIMESTAMP END
 WHERE
     deleted = $already_deleted
+    AND data_source = 'smashrun'  -- a SmashRun listing says nothing about runs from activity files
     AND start_date >= $start_date
     AND start_date < $end_date
     AND (updated_at_utc IS NULL OR updated_at_utc <= $listed_at)

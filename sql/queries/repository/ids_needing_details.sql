@@ -17,6 +17,7 @@ WITH queue AS (
         ON runs.activity_id = failure.activity_id
     WHERE
         NOT runs.deleted
+        AND runs.data_source = 'smashrun'  -- a file's run is stored whole: nothing to fetch
         AND runs.has_details
         AND (
             detail.activity_id IS NULL

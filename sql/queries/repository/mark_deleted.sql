@@ -9,6 +9,7 @@ SET
     last_loaded_at = CASE WHEN deleted THEN last_loaded_at ELSE now()::TIMESTAMP END
 WHERE
     deleted = $already_deleted
+    AND data_source = 'smashrun'  -- SmashRun's 404s only ever concern SmashRun's runs
     AND list_contains($activity_ids, activity_id)
     AND (updated_at_utc IS NULL OR updated_at_utc <= $as_of)
     AND (deleted_as_of_utc IS NULL OR deleted_as_of_utc < $as_of);

@@ -97,5 +97,6 @@ WHEN MATCHED THEN UPDATE SET
     updated_at_utc                 = s.updated_at_utc,
     deleted                        = s.deleted,
     deleted_as_of_utc              = s.deleted_as_of_utc,
+    data_source                    = s.data_source,
     last_loaded_at                 = s.last_loaded_at
 WHEN NOT MATCHED THEN INSERT BY NAME;

@@ -34,7 +34,8 @@ WITH compared AS (
         r.deleted_as_of_utc,
         coalesce(r.deleted_as_of_utc, r.updated_at_utc) AS deletion_stamp,
         coalesce(
-            w.updated_at_utc IS NOT DISTINCT FROM s.updated_at_utc AND CAST(w.payload AS VARCHAR) = s.payload,
+            -- by hash: comparing the texts would read every stored payload of the kind (hundreds of kB each)
+            w.updated_at_utc IS NOT DISTINCT FROM s.updated_at_utc AND w.payload_sha256 = sha256(s.payload),
             FALSE
         )                                               AS same_as_stored_payload
     FROM staged_raw AS s

@@ -9,7 +9,6 @@ echoed (not in errors, not in the repr).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -19,6 +18,10 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from myrunstreak_pipeline.errors import MyRunStreakError
+from myrunstreak_pipeline.settings.parsing import iso as _iso
+from myrunstreak_pipeline.settings.parsing import number as _number
+from myrunstreak_pipeline.settings.parsing import require_http_url as _require_http_url
+from myrunstreak_pipeline.settings.parsing import whole_number as _whole_number
 
 DEFAULT_DB = "myrunstreak.duckdb"
 DEFAULT_API_BASE = "https://api.smashrun.com/v1"
@@ -35,6 +38,8 @@ DEFAULT_POOL_TIMEOUT_SECONDS = 600  # a run waits this long for the database's p
 EARLIEST_HISTORY_YEAR = 1900  # the validator's plausible-date floor: no run predates it
 DEFAULT_API_REFRESH_SECONDS = 5.0  # the query API checks an S3 database's ETag at most this often
 DEFAULT_DAGSTER_HOME = str(Path(".myrunstreak") / "dagster_home")
+STREAK_SPORTS = ("running", "walking", "hiking", "other")  # what MYRUNSTREAK_STREAK_SPORTS may name
+NEVER_COUNTED_SPORTS = ("cycling", "swimming")  # stored, never counted (streak-rules: a run streak is on foot)
 SECRET_VARIABLES = ("SMASHRUN_ACCESS_TOKEN", "SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET")
 
 
@@ -52,47 +57,6 @@ def _variable(name: str, default: Any, description: str, hint: str | None = None
         json_schema_extra={"hint": hint or f"unset {name} for the default"},
         **kwargs,
     )
-
-
-def _whole_number(name: str, text: Any, minimum: int) -> int:
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {str(text)!r}")
-    return value
-
-
-def _number(name: str, text: Any, *, minimum: float, inclusive: bool = True) -> float:
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        raise ValueError(f"{name} is not a number: {str(text)!r}") from None
-    if not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
-        kind = f"a finite number >= {minimum:g}" if inclusive else f"a positive, finite number (> {minimum:g})"
-        raise ValueError(f"{name} must be {kind}, got {str(text)!r}")
-    return value
-
-
-def _require_http_url(name: str, text: str) -> None:
-    """``text`` is an http(s) URL with a host (and a port in range, when one is given)."""
-    parsed = urlsplit(text)
-    try:
-        parsed.port  # noqa: B018 - raises ValueError on a port out of range
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"{name} is not an http(s) URL: {text!r}")
-
-
-def _iso(text: str, parse: Any, message: str) -> str:
-    """``text`` unchanged when ``parse`` (an ISO-format parser) accepts it; else ``message`` naming the variable."""
-    try:
-        parse(text)
-    except ValueError:
-        raise ValueError(f"{message}: {text!r}") from None
-    return text
 
 
 class Settings(BaseSettings):
@@ -155,6 +119,20 @@ class Settings(BaseSettings):
         "sum",
         "`sum`: the day's runs add up; `strict`: one run must reach the minimum",
         "set MYRUNSTREAK_STREAK_MODE to 'sum' (default) or 'strict'",
+    )
+    streak_sports: str = _variable(
+        "MYRUNSTREAK_STREAK_SPORTS",
+        "running",
+        "sports that count for the streak, comma-separated: `running`, `walking`, `hiking`, `other` (rides and swims "
+        "never count; a file naming no sport is a run)",
+        "set MYRUNSTREAK_STREAK_SPORTS to e.g. 'running' (default) or 'running,walking,hiking'",
+    )
+    import_dir: str | None = _variable(
+        "MYRUNSTREAK_IMPORT_DIR",
+        None,
+        "a drop folder or `s3://bucket/prefix/` of activity files (FIT, GPX, TCX, export zips) that the "
+        "`activity_files` asset imports; its sensor notices new files",
+        "set MYRUNSTREAK_IMPORT_DIR to a folder path or s3://bucket/prefix/, or unset it",
     )
     s3_endpoint_url: str | None = _variable(
         "MYRUNSTREAK_S3_ENDPOINT_URL",
@@ -301,6 +279,33 @@ class Settings(BaseSettings):
             return None
         _require_http_url("MYRUNSTREAK_S3_ENDPOINT_URL", value.strip())
         return value.strip()
+
+    @field_validator("streak_sports", mode="after")
+    @classmethod
+    def _sports(cls, value: str) -> str:
+        sports = [part.strip().lower() for part in value.split(",") if part.strip()]
+        never = sorted(set(sports) & set(NEVER_COUNTED_SPORTS))
+        if never:
+            raise ValueError(f"MYRUNSTREAK_STREAK_SPORTS: {', '.join(never)} never count for a run streak")
+        unknown = [sport for sport in sports if sport not in STREAK_SPORTS]
+        if unknown or not sports:
+            raise ValueError(f"MYRUNSTREAK_STREAK_SPORTS: not one of {', '.join(STREAK_SPORTS)}: {value!r}")
+        return ",".join(dict.fromkeys(sports))
+
+    @property
+    def streak_sports_list(self) -> list[str]:
+        """``MYRUNSTREAK_STREAK_SPORTS`` as a list, in the order given, without repeats."""
+        return self.streak_sports.split(",")
+
+    @field_validator("import_dir", mode="after")
+    @classmethod
+    def _import_dir(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if value.startswith("s3://") and not value.removeprefix("s3://").split("/", 1)[0]:
+            raise ValueError(f"MYRUNSTREAK_IMPORT_DIR: an S3 location needs a bucket (s3://bucket/prefix/): {value!r}")
+        return value
 
     @field_validator("api_refresh_seconds", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+SELECT content_sha256 FROM activity_files;
