@@ -79,7 +79,7 @@ def writable_database(uri: str, endpoint_url: str | None):
 
 
 def command(args: argparse.Namespace) -> int:
-    from myrunstreak_pipeline.analytics.rule import get_streak_rule, set_streak_rule
+    from myrunstreak_pipeline.analytics.rule import get_streak_rule, set_streak_rule_from_settings
     from myrunstreak_pipeline.cli.preflight import check_database
     from myrunstreak_pipeline.duckdb_ops import RunRepository
     from myrunstreak_pipeline.duckdb_ops.s3.common import make_s3_client
@@ -101,13 +101,7 @@ def command(args: argparse.Namespace) -> int:
         repo = RunRepository(manager.connection)
         zone = settings.timezone or get_streak_rule(manager.connection).time_zone or machine_zone_name()
         # Like every writer, store the configured rule: the summary's "not counted" and the views then agree.
-        set_streak_rule(
-            manager.connection,
-            settings.streak_min_km,
-            settings.streak_mode,
-            settings.timezone,
-            settings.streak_sports_list,
-        )
+        set_streak_rule_from_settings(manager.connection, settings)
         summary = import_files(
             items,
             repo.store_activity_files,

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from myrunstreak_pipeline.analytics import format_card_markdown, local_today, set_streak_rule, streak_card
+from myrunstreak_pipeline.analytics import format_card_markdown, local_today, streak_card
 from myrunstreak_pipeline.analytics.calendar import NoRunsYetError, calendar_grid, render_calendar
+from myrunstreak_pipeline.analytics.rule import set_streak_rule_from_settings
 from myrunstreak_pipeline.analytics.views import published_views, view_row_counts
 from myrunstreak_pipeline.defs.common import (
     ANALYTICS_GROUP,
@@ -65,9 +66,7 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
 
         def refresh(db):  # idempotent: on S3 it is re-applied to a fresh copy if another writer published first
             con = db.connection
-            rule = set_streak_rule(
-                con, settings.streak_min_km, settings.streak_mode, settings.timezone, settings.streak_sports_list
-            )
+            rule = set_streak_rule_from_settings(con, settings)
             checks = {
                 "longest_streak_covers_current": run_sql_check(con, "longest_streak_covers_current.sql"),
                 "monthly_totals_match_daily": run_sql_check(con, "monthly_totals_match_daily.sql"),

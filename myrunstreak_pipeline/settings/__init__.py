@@ -14,14 +14,16 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError, ValidationInfo, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from myrunstreak_pipeline.errors import MyRunStreakError
 from myrunstreak_pipeline.settings.parsing import iso as _iso
 from myrunstreak_pipeline.settings.parsing import number as _number
 from myrunstreak_pipeline.settings.parsing import require_http_url as _require_http_url
+from myrunstreak_pipeline.settings.parsing import variable as _variable
 from myrunstreak_pipeline.settings.parsing import whole_number as _whole_number
+from myrunstreak_pipeline.settings.streaker import StreakerSettings
 
 DEFAULT_DB = "myrunstreak.duckdb"
 DEFAULT_API_BASE = "https://api.smashrun.com/v1"
@@ -40,7 +42,12 @@ DEFAULT_API_REFRESH_SECONDS = 5.0  # the query API checks an S3 database's ETag 
 DEFAULT_DAGSTER_HOME = str(Path(".myrunstreak") / "dagster_home")
 STREAK_SPORTS = ("running", "walking", "hiking", "other")  # what MYRUNSTREAK_STREAK_SPORTS may name
 NEVER_COUNTED_SPORTS = ("cycling", "swimming")  # stored, never counted (streak-rules: a run streak is on foot)
-SECRET_VARIABLES = ("SMASHRUN_ACCESS_TOKEN", "SMASHRUN_CLIENT_ID", "SMASHRUN_CLIENT_SECRET")
+SECRET_VARIABLES = (
+    "SMASHRUN_ACCESS_TOKEN",
+    "SMASHRUN_CLIENT_ID",
+    "SMASHRUN_CLIENT_SECRET",
+    "MYRUNSTREAK_NOTIFY_URL",  # a webhook URL often holds its token
+)
 
 
 class SettingsError(MyRunStreakError, ValueError):
@@ -48,18 +55,7 @@ class SettingsError(MyRunStreakError, ValueError):
     so the CLI prints one line and a hint instead of a traceback."""
 
 
-def _variable(name: str, default: Any, description: str, hint: str | None = None, **kwargs: Any) -> Any:
-    """A field read from the environment variable ``name``; ``description`` feeds the README's table."""
-    return Field(
-        default,
-        validation_alias=name,
-        description=description,
-        json_schema_extra={"hint": hint or f"unset {name} for the default"},
-        **kwargs,
-    )
-
-
-class Settings(BaseSettings):
+class Settings(StreakerSettings):
     """The documented environment (README.md's table) plus the pipeline's tuning knobs; frozen once read."""
 
     model_config = SettingsConfigDict(
@@ -388,9 +384,10 @@ class Settings(BaseSettings):
 def _settings_error(error: ValidationError) -> SettingsError:
     """The first problem as one line naming the variable, with that variable's hint; never the secret input."""
     first = error.errors()[0]
-    variable = str(first["loc"][0]) if first.get("loc") else "environment"
-    field = next((info for info in Settings.model_fields.values() if info.validation_alias == variable), None)
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    # a check across variables (a model validator) has no location: its message starts with the variable's name
+    variable = str(first["loc"][0]) if first.get("loc") else message.split(":", 1)[0]
+    field = next((info for info in Settings.model_fields.values() if info.validation_alias == variable), None)
     if variable not in message:
         shown = "" if variable in SECRET_VARIABLES else f", got {str(first.get('input'))!r}"
         message = f"{variable}: {message}{shown}"

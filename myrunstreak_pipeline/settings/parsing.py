@@ -6,6 +6,8 @@ import math
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import Field
+
 
 def whole_number(name: str, text: Any, minimum: int) -> int:
     try:
@@ -46,3 +48,14 @@ def iso(text: str, parse: Any, message: str) -> str:
     except ValueError:
         raise ValueError(f"{message}: {text!r}") from None
     return text
+
+
+def variable(name: str, default: Any, description: str, hint: str | None = None, **kwargs: Any) -> Any:
+    """A field read from the environment variable ``name``; ``description`` feeds the README's table."""
+    return Field(
+        default,
+        validation_alias=name,
+        description=description,
+        json_schema_extra={"hint": hint or f"unset {name} for the default"},
+        **kwargs,
+    )

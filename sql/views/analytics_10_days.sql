@@ -1,6 +1,7 @@
 -- Analytics, part 1: per-day building blocks and the "X years Y days" formatting.
--- A day is runs.start_date: the LOCAL calendar date of each run's own start (never UTC, never the machine's
--- zone). Deleted runs (SmashRun delete flag) never count. Distances are summed as DECIMAL(18, 9) km
+-- A day is a LOCAL calendar date (never UTC, never the machine's zone): by default the date of each run's own
+-- local start (runs.start_date); see run_day_attribution for the policies. Deleted runs (SmashRun delete flag)
+-- never count. Distances are summed as DECIMAL(18, 9) km
 -- (micrometre resolution): exact and independent of summation order, so three 536.448 m runs make exactly
 -- one mile and 1,609 m never does. Views expose plain doubles.
 
@@ -28,10 +29,96 @@ WHERE
         coalesce(nullif(r.activity_type, 'unknown'), 'running')
     );
 
--- One row per local day with at least one counted run; the components every rollup needs.
+-- Which calendar day each counted run counts for (streak-rules §1.3), one row per (run, day), with the run's
+-- columns, the zone that dated it and whether it is the run's own day:
+--   * a travel day (travel_days, the Washburne rule) claims every run whose start falls on it in the zone the
+--     runner chose (the one left or the one entered), whatever the run's own local date;
+--   * otherwise the policy stored with the rule: 'activity_local' (default) = the date of the run's own local
+--     start (runs.start_date, from startDateTimeLocal); 'home_zone' = the date of its start in streak_rule's zone;
+--   * with midnight_both_days, a run that goes on past the next midnight (start + duration, in the same zone)
+--     also counts for the next day: is_primary = FALSE. Only the streak uses such second days; every total
+--     (run_days) counts a run once.
+-- A DST changeover day is an ordinary day: dates come from wall-clock times in IANA zones, never from 24 h steps.
+CREATE OR REPLACE VIEW run_day_attribution AS
+WITH stored_rule AS (
+    SELECT
+        coalesce(any_value(sr.day_policy), 'activity_local') AS day_policy,
+        any_value(sr.time_zone)                              AS home_zone,
+        coalesce(any_value(sr.midnight_both_days), FALSE)    AS both_days
+    FROM streak_rule AS sr
+),
+
+located AS (
+    SELECT
+        r.*,
+        timezone('UTC', r.start_time_utc) AS start_instant
+    FROM counted_runs AS r
+),
+
+travelled AS (  -- the runs a travel day claims (the earliest travel day, should two claim one run)
+    SELECT
+        l.activity_id,
+        t.day                             AS travel_day,
+        t.zone                            AS travel_zone,
+        t.side                            AS travel_side,
+        timezone(t.zone, l.start_instant) AS travel_local_start
+    FROM located AS l
+    INNER JOIN travel_days AS t
+        ON
+            l.start_date BETWEEN t.day - 2 AND t.day + 2
+            AND CAST(timezone(t.zone, l.start_instant) AS DATE) = t.day
+    QUALIFY row_number() OVER (PARTITION BY l.activity_id ORDER BY t.day) = 1
+),
+
+dated AS (
+    SELECT
+        l.* EXCLUDE (start_instant),  -- noqa: RF02
+        coalesce(
+            tr.travel_local_start,
+            CASE
+                WHEN stored_rule.day_policy = 'home_zone' AND stored_rule.home_zone IS NOT NULL
+                    THEN timezone(stored_rule.home_zone, l.start_instant)
+                ELSE l.start_date_time_local
+            END
+        )   AS counted_local_start,
+        CASE
+            WHEN tr.travel_day IS NOT NULL THEN 'travel day, ' || tr.travel_side || ' zone ' || tr.travel_zone
+            WHEN stored_rule.day_policy = 'home_zone' AND stored_rule.home_zone IS NOT NULL
+                THEN 'home zone ' || stored_rule.home_zone
+            ELSE
+                'activity-local, UTC' || CASE WHEN l.utc_offset_minutes < 0 THEN '-' ELSE '+' END
+                || lpad(CAST(abs(l.utc_offset_minutes) // 60 AS VARCHAR), 2, '0') || ':'
+                || lpad(CAST(abs(l.utc_offset_minutes) % 60 AS VARCHAR), 2, '0')
+        END AS zone_used,
+        stored_rule.both_days
+    FROM located AS l
+    CROSS JOIN stored_rule
+    LEFT JOIN travelled AS tr ON l.activity_id = tr.activity_id
+)
+
+SELECT
+    -- runs.day (the day of the month) gives way to the day the run counts for
+    d.* EXCLUDE (both_days, counted_local_start, day),  -- noqa: RF03
+    CAST(d.counted_local_start AS DATE) AS day,
+    TRUE                                AS is_primary
+FROM dated AS d
+UNION ALL
+SELECT
+    d.* EXCLUDE (both_days, counted_local_start, day) REPLACE (  -- noqa: RF03
+        d.zone_used || '; across midnight' AS zone_used
+    ),
+    CAST(d.counted_local_start AS DATE) + 1 AS day,
+    FALSE                                   AS is_primary
+FROM dated AS d
+WHERE
+    d.both_days
+    AND d.counted_local_start + to_microseconds(CAST(d.duration_seconds * 1000000 AS BIGINT))
+    > CAST(CAST(d.counted_local_start AS DATE) + 1 AS TIMESTAMP);
+
+-- One row per day with at least one counted run (each run once, on its own day): what every total adds up.
 CREATE OR REPLACE VIEW run_days AS
 SELECT
-    start_date                                                                               AS day,
+    day,
     count(*)                                                                                 AS run_count,
     sum(CAST(distance_km AS DECIMAL(18, 9)))                                                 AS total_km_exact,
     max(CAST(distance_km AS DECIMAL(18, 9)))                                                 AS longest_run_km_exact,
@@ -49,11 +136,47 @@ SELECT
     sum(elevation_gain_m)                                                                    AS elevation_gain_m,
     count(*) FILTER (WHERE is_treadmill)                                                     AS treadmill_runs,
     count(*) FILTER (WHERE data_source <> 'smashrun')                                        AS file_runs
-FROM counted_runs
-GROUP BY start_date;
+FROM run_day_attribution
+WHERE is_primary
+GROUP BY day;
 
--- run_days plus both rule checks and whether the day qualifies under the given rule:
--- 'sum' = the day's runs add up to min_km; 'strict' = one run reaches it alone.
+-- The days as the streak sees them: the runs of each day (a midnight run's second day included) and the day's
+-- override (day_overrides: a distance with its reason, never a run). total_km_exact and longest_run_km_exact
+-- include the override's distance (in 'strict' mode an override counts as one run of that length);
+-- runs_km_exact and runs_longest_km_exact are the runs' alone, so a verdict can say it rests on an override.
+CREATE OR REPLACE VIEW streak_days AS
+WITH by_day AS (
+    SELECT
+        day,
+        count(*)                                          AS run_count,
+        sum(CAST(distance_km AS DECIMAL(18, 9)))          AS runs_km_exact,
+        max(CAST(distance_km AS DECIMAL(18, 9)))          AS runs_longest_km_exact,
+        arg_max(activity_id, distance_km)                 AS longest_run_activity_id,
+        count(*) FILTER (WHERE is_treadmill)              AS treadmill_runs,
+        count(*) FILTER (WHERE data_source <> 'smashrun') AS file_runs
+    FROM run_day_attribution
+    GROUP BY day
+)
+
+SELECT
+    coalesce(b.day, o.day)                                                       AS day,
+    coalesce(b.run_count, 0)                                                     AS run_count,
+    coalesce(b.runs_km_exact, 0) + coalesce(CAST(o.km AS DECIMAL(18, 9)), 0)     AS total_km_exact,
+    greatest(coalesce(b.runs_longest_km_exact, 0), CAST(o.km AS DECIMAL(18, 9))) AS longest_run_km_exact,
+    CAST(greatest(coalesce(b.runs_longest_km_exact, 0), 0) AS DOUBLE)            AS longest_run_km,
+    b.longest_run_activity_id,
+    coalesce(b.treadmill_runs, 0)                                                AS treadmill_runs,
+    coalesce(b.file_runs, 0)                                                     AS file_runs,
+    coalesce(b.runs_km_exact, 0)                                                 AS runs_km_exact,
+    coalesce(b.runs_longest_km_exact, 0)                                         AS runs_longest_km_exact,
+    o.km                                                                         AS override_km,
+    o.reason                                                                     AS override_reason
+FROM by_day AS b
+FULL OUTER JOIN day_overrides AS o ON b.day = o.day;
+
+-- streak_days plus both rule checks and whether the day qualifies under the given rule:
+-- 'sum' = the day's runs (and override) add up to min_km; 'strict' = one run (or the override) reaches it alone.
+-- rests_on_override: the day qualifies, but its runs alone would not.
 CREATE OR REPLACE MACRO run_days_judged(min_km, mode) AS TABLE
     WITH rule_values AS (
         -- each macro argument appears once: arguments are expanded textually (and may be subqueries)
@@ -72,11 +195,16 @@ CREATE OR REPLACE MACRO run_days_judged(min_km, mode) AS TABLE
             ELSE error('streak mode must be ''sum'' or ''strict'', got: ' || coalesce(r.rule_mode, 'NULL'))
         END                                      AS qualifies,
         r.threshold_km,
-        r.rule_mode
-    FROM run_days AS d
+        r.rule_mode,
+        d.override_km IS NOT NULL AND NOT CASE r.rule_mode
+            WHEN 'sum' THEN d.runs_km_exact >= r.threshold_km
+            ELSE d.runs_longest_km_exact >= r.threshold_km
+        END                                      AS rests_on_override
+    FROM streak_days AS d
     CROSS JOIN rule_values AS r;
 
--- The streak audit: every run day, its total, both rule checks and the rule used, so each verdict can be checked.
+-- The streak audit: every day with runs or an override, its total, both rule checks and the rule used, so each
+-- verdict can be checked.
 CREATE OR REPLACE MACRO streak_day_audit(min_km, mode) AS TABLE
     SELECT
         day,
@@ -89,11 +217,15 @@ CREATE OR REPLACE MACRO streak_day_audit(min_km, mode) AS TABLE
         strict_qualifies,
         qualifies,
         CAST(threshold_km AS DOUBLE)   AS threshold_km,
-        rule_mode
+        rule_mode,
+        override_km,
+        override_reason,
+        rests_on_override
     FROM run_days_judged(min_km, mode);
 
 CREATE OR REPLACE MACRO qualifying_days(min_km, mode) AS TABLE
-    SELECT * EXCLUDE (qualifies, threshold_km, rule_mode) FROM streak_day_audit(min_km, mode)
+    SELECT * EXCLUDE (qualifies, threshold_km, rule_mode, override_km, override_reason, rests_on_override)
+    FROM streak_day_audit(min_km, mode)
     WHERE qualifies;
 
 -- "X years Y days": year n is complete at the end of the day before the n-th anniversary

@@ -2,6 +2,18 @@
 -- Average pace = total time / total distance of runs that have a duration (zero-duration runs ignored);
 -- average heart rate = the runs' average HR weighted by their duration.
 
+-- The run days (each run once, on its own day) with the streak's verdict on each under the stored rule. A verdict
+-- may rest on more than the day's runs (an override, or a midnight run's second day: streak_days); the totals never
+-- count those twice.
+CREATE OR REPLACE VIEW judged_run_days AS
+SELECT
+    d.*,
+    coalesce(j.qualifies, FALSE)        AS qualifies,
+    coalesce(j.sum_qualifies, FALSE)    AS sum_qualifies,
+    coalesce(j.strict_qualifies, FALSE) AS strict_qualifies
+FROM run_days AS d
+LEFT JOIN run_days_judged((SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule)) AS j ON d.day = j.day;
+
 -- asset: One row per local day with runs: distance, time, pace, heart rate, whether it qualifies.
 CREATE OR REPLACE VIEW daily_summary AS
 SELECT
@@ -20,7 +32,7 @@ SELECT
     d.qualifies,
     d.sum_qualifies,
     d.strict_qualifies
-FROM run_days_judged((SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule)) AS d;
+FROM judged_run_days AS d;
 
 -- Rollup of the run days (judged by the stored rule) to periods: `period` is a date_trunc unit
 -- ('week' is ISO, starting on Monday).
@@ -38,7 +50,7 @@ CREATE OR REPLACE MACRO period_summary(period) AS TABLE
         count(*) FILTER (WHERE qualifies)                    AS qualifying_days,
         count(*) FILTER (WHERE strict_qualifies)             AS strict_qualifying_days,
         sum(elevation_gain_m)                                AS elevation_gain_m
-    FROM run_days_judged((SELECT min_km FROM streak_rule), (SELECT mode FROM streak_rule))
+    FROM judged_run_days
     GROUP BY period_start;
 
 -- asset: ISO weeks (Monday start): totals, pace, days run, qualifying days.

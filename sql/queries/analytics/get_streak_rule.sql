@@ -2,6 +2,8 @@ SELECT
     min_km,
     mode,
     time_zone,
-    sports
+    sports,
+    day_policy,
+    midnight_both_days
 FROM streak_rule
 WHERE id = 1;
