@@ -38,6 +38,7 @@ VIEWS = [
     "monthly_distance_trends",
     "year_to_date_comparison",
     "eddington",
+    "milestones",
 ]
 SEED_SQL = (Path(__file__).resolve().parent / "seed_current_streak.sql").read_text(encoding="utf-8")
 TARGET_MS = 50.0

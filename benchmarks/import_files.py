@@ -16,7 +16,7 @@
    FIT (single-session runs and walks up to ~2.5 h: every good FIT fixture except the 1 MB triathlon and the
    3.5 h ride).
 3. **Memory**: the parent's resident set after 10 % of the files and at the end (flat in the number of files: it
-   holds one batch at a time), and the largest worker's peak.
+   holds one batch at a time, plus DuckDB's buffer cache, which levels off).
 4. **Dagster**: ``--gpx-years`` years of one GPX a day (the real GPX runs, shifted) in a drop folder, imported by
    ``import_files_job`` (activity_files → analytics → calendar): cold, then again with nothing new.
    Target: under a minute.
@@ -168,13 +168,12 @@ def import_throughput(label: str, sources: list[Path], count: int, workers: int,
         started = time.perf_counter()
         summary = import_files(discover([folder]), repo.store_activity_files, workers=workers, progress=progress)
         seconds = time.perf_counter() - started
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     early, late = rss.get(count // 10, 0), rss.get(count, 0)
     print(
         f"{label:22s} {count} files ({len(sources)} distinct sources) in {seconds:6.1f} s = "
         f"{count / seconds:6.1f} files/s | imported {summary.imported}, quarantined {len(summary.quarantined)} "
-        f"| parent RSS {early / 1024:.0f} MiB after 10 %, {late / 1024:.0f} MiB at the end; "
-        f"largest worker peak {children / 1024:.0f} MiB"
+        f"| parent RSS {early / 1024:.0f} MiB after 10 %, {late / 1024:.0f} MiB at the end "
+        "(workers hold one file at a time)"
     )
 
 

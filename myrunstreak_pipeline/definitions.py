@@ -17,6 +17,7 @@ from myrunstreak_pipeline.defs.details import build_details_assets
 from myrunstreak_pipeline.defs.files import build_file_import_asset, build_import_job, build_import_sensor
 from myrunstreak_pipeline.defs.ingest import build_ingest_assets
 from myrunstreak_pipeline.defs.partitions import yearly_partitions
+from myrunstreak_pipeline.defs.reminder import build_reminder_job, build_reminder_sensor
 from myrunstreak_pipeline.defs.resources import DuckDBStorage, SmashRunResource
 from myrunstreak_pipeline.settings import Settings
 
@@ -26,6 +27,7 @@ def build_defs(settings: Settings | None = None, *, resources: Mapping[str, Any]
     partitions = yearly_partitions(settings)
     job = build_sync_job()
     import_job = build_import_job()
+    reminder_job = build_reminder_job(settings)
     return dg.Definitions(
         assets=[
             build_ingest_assets(partitions, settings),
@@ -34,9 +36,13 @@ def build_defs(settings: Settings | None = None, *, resources: Mapping[str, Any]
             build_analytics_assets(settings),
             build_calendar_asset(settings),
         ],
-        jobs=[job, import_job],
+        jobs=[job, import_job, reminder_job],
         schedules=[build_daily_schedule(job, partitions, settings)],
-        sensors=[build_change_sensor(job, partitions), build_import_sensor(import_job, settings)],
+        sensors=[
+            build_change_sensor(job, partitions),
+            build_import_sensor(import_job, settings),
+            build_reminder_sensor(reminder_job, settings),
+        ],
         resources={
             "smashrun": SmashRunResource.from_settings(settings),
             "storage": DuckDBStorage.from_settings(settings),

@@ -256,6 +256,7 @@ def test_views_on_an_empty_database(analytics_db):
         "year_to_date_comparison",
         "streak_analysis",
         "streak_audit",
+        "milestones",
     ):
         assert analytics_db.rows(f"SELECT * FROM {view}") == [], view
     assert analytics_db.rows("SELECT * FROM eddington") == [("km", 0, 1, 0, 1), ("mi", 0, 1, 0, 1)]

@@ -253,6 +253,7 @@ def test_days_only_from_files_in_the_api_the_json_and_the_card(client, db_path, 
         "end": "2024-03-10",
         "status": "active",
         "days_only_from_files": len(FILE_ONLY_DAYS),
+        "override_days": 0,
     }
     for name in ("MYRUNSTREAK_DB", "MYRUNSTREAK_TIMEZONE", "MYRUNSTREAK_STREAK_MIN_KM", "MYRUNSTREAK_STREAK_MODE"):
         monkeypatch.delenv(name, raising=False)

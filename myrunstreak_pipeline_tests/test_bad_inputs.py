@@ -40,6 +40,8 @@ BASE_ARGS = {
     "sandbox": ["--port", "0"],
     "import": ["{cwd}"],
     "runs": ["--duplicates"],
+    "override": ["list"],
+    "travel": ["list"],
 }
 AWS_NONE = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
 AWS_BAD = {"AWS_ACCESS_KEY_ID": "AKIAMYRUNSTREAKBAD01", "AWS_SECRET_ACCESS_KEY": SECRET_AWS}
@@ -215,6 +217,9 @@ STREAK_CASES = [
     case("streak-calendar-not-png-or-svg", "streak --calendar cal.txt", "--calendar"),
     case("streak-calendar-under-a-file", "streak --calendar afile/cal.png", "--calendar", files=("afile",)),
     case("streak-calendar-years-0", "streak --calendar-years 0", "--calendar-years"),
+    case("streak-format-without-record", "streak --format csv", "--format"),
+    case("streak-format-unknown", "streak --record --format xml", "--format"),
+    case("streak-record-with-json", "streak --record --json", "--record", "--json"),
 ]
 
 AUTH = "auth --no-browser --timeout 2"
@@ -293,6 +298,42 @@ RUNS_CASES = [
     case("runs-split-db-missing", "runs --split file:0 --db missing.duckdb", "--db"),
 ]
 
+OVERRIDE_ADD = "override add 2024-01-01 --km 5"
+OVERRIDE_CASES = [
+    case("override-no-action", "override", "{add,remove,list}"),
+    case("override-add-not-a-date", "override add 2024-13-45 --km 5 --reason x", "DATE"),
+    case("override-add-km-negative", "override add 2024-01-01 --km -1 --reason x", "--km"),
+    case("override-add-km-nan", "override add 2024-01-01 --km nan --reason x", "--km"),
+    case("override-add-km-too-far", "override add 2024-01-01 --km 2000.5 --reason x", "--km"),
+    case("override-add-no-reason", OVERRIDE_ADD, "--reason"),
+    case("override-add-blank-reason", f"{OVERRIDE_ADD} --reason=", "--reason"),
+    case("override-add-future", "override add 2999-01-01 --km 5 --reason x", "2999-01-01", MYRUNSTREAK_TIMEZONE="UTC"),
+    case("override-add-db-missing", f"{OVERRIDE_ADD} --reason x --db missing.duckdb", "--db"),
+    case(
+        "override-add-db-garbage", f"{OVERRIDE_ADD} --reason x --db garbage.duckdb", "--db", files=("garbage.duckdb",)
+    ),
+    case(
+        "override-add-db-read-only",
+        f"{OVERRIDE_ADD} --reason x --db readonly.duckdb",
+        "--db",
+        files=("readonly.duckdb",),
+    ),
+    case("override-remove-db-missing", "override remove 2024-01-01 --db missing.duckdb", "--db"),
+    case("override-list-db-missing", "override list --db missing.duckdb", "--db"),
+    case("override-list-db-s3-no-key", "override list --db s3://bucket/", "--db"),
+]
+
+TRAVEL_SET = "travel set 2024-01-01 --side arrival"
+TRAVEL_CASES = [
+    case("travel-no-action", "travel", "{set,remove,list}"),
+    case("travel-set-zone-unknown", f"{TRAVEL_SET} --zone Mars/Base", "--zone"),
+    case("travel-set-no-zone", TRAVEL_SET, "--zone"),
+    case("travel-set-side-unknown", "travel set 2024-01-01 --zone UTC --side sideways", "--side"),
+    case("travel-set-db-missing", f"{TRAVEL_SET} --zone Europe/London --db missing.duckdb", "--db"),
+    case("travel-remove-not-a-date", "travel remove 2024-02-30", "DATE"),
+    case("travel-list-db-garbage", "travel list --db garbage.duckdb", "--db", files=("garbage.duckdb",)),
+]
+
 CASES = (
     ENV_CASES
     + RUN_CASES
@@ -303,6 +344,8 @@ CASES = (
     + SERVE_CASES
     + IMPORT_CASES
     + RUNS_CASES
+    + OVERRIDE_CASES
+    + TRAVEL_CASES
 )
 
 

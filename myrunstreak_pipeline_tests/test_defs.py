@@ -28,6 +28,7 @@ ASSETS = {
     "personal_records",
     "distance_trends",
     "eddington",
+    "milestones",
 }
 
 

@@ -136,6 +136,7 @@ def test_streak(published, start_lambda, name):
         "end": TODAY,
         "status": "active",
         "days_only_from_files": 0,
+        "override_days": 0,
     }
     assert body["longest"]["days"] == 26
 

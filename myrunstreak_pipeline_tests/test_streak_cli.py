@@ -23,8 +23,9 @@ D = dt.date
 DESIGN_EXAMPLE = (
     '{"as_of": "2026-11-26", "rule": {"min_km": 1.609344, "mode": "sum"},'
     ' "current": {"days": 123, "start": "2026-07-27", "end": "2026-11-26", "status": "active",'
-    ' "days_only_from_files": 0},'
-    ' "longest": {"days": 456, "start": "2019-01-02", "end": "2020-04-01", "years_days": "1 year 91 days"},'
+    ' "days_only_from_files": 0, "override_days": 0},'
+    ' "longest": {"days": 456, "start": "2019-01-02", "end": "2020-04-01", "years_days": "1 year 91 days",'
+    ' "override_days": 0},'
     ' "streak_count": 17}'
 )
 
@@ -86,8 +87,8 @@ def test_json_matches_the_design_contract_exactly(design_db, capsys):
     assert out == DESIGN_EXAMPLE + "\n"
     report = json.loads(out)
     assert list(report) == ["as_of", "rule", "current", "longest", "streak_count"]
-    assert list(report["current"]) == ["days", "start", "end", "status", "days_only_from_files"]
-    assert list(report["longest"]) == ["days", "start", "end", "years_days"]
+    assert list(report["current"]) == ["days", "start", "end", "status", "days_only_from_files", "override_days"]
+    assert list(report["longest"]) == ["days", "start", "end", "years_days", "override_days"]
 
 
 def test_json_at_risk_and_broken(design_db, capsys):
@@ -98,10 +99,18 @@ def test_json_at_risk_and_broken(design_db, capsys):
         "end": "2026-11-26",
         "status": "at_risk",
         "days_only_from_files": 0,
+        "override_days": 0,
     }
     streak(["--db", str(design_db), "--today", "2026-11-28", "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert report["current"] == {"days": 0, "start": None, "end": None, "status": "broken", "days_only_from_files": 0}
+    assert report["current"] == {
+        "days": 0,
+        "start": None,
+        "end": None,
+        "status": "broken",
+        "days_only_from_files": 0,
+        "override_days": 0,
+    }
     assert report["longest"]["days"] == 456 and report["streak_count"] == 17
 
 
@@ -123,6 +132,7 @@ def test_today_defaults_to_now_in_myrunstreak_timezone(tmp_path, monkeypatch, ca
         "end": today.isoformat(),
         "status": "active",
         "days_only_from_files": 0,
+        "override_days": 0,
     }
 
 

@@ -254,6 +254,7 @@ def test_current_streak_ignores_runs_after_today(analytics_db):
         "start": "2024-01-01",
         "end": "2024-01-15",
         "years_days": "0 years 15 days",
+        "override_days": 0,
     }
 
 
@@ -302,6 +303,7 @@ def test_no_runs_at_all(analytics_db):
         "start": None,
         "end": None,
         "years_days": "0 years 0 days",
+        "override_days": 0,
     }
 
 
@@ -333,6 +335,7 @@ def test_20090_day_streak_and_its_day_before(analytics_db):
         "end": "2036-06-14",
         "status": "active",
         "days_only_from_files": 0,
+        "override_days": 0,
     }
     assert report["longest"]["years_days"] == "55 years 0 days"
 

@@ -119,7 +119,8 @@ def test_every_room_is_known():
 # Dagster checks asset functions' context and resource annotations against the real classes when it builds the
 # definitions, so the modules that declare assets, schedules and sensors keep eager annotations.
 EAGER_ANNOTATIONS = {
-    f"myrunstreak_pipeline.defs.{name}" for name in ("analytics", "automation", "details", "files", "ingest")
+    f"myrunstreak_pipeline.defs.{name}"
+    for name in ("analytics", "automation", "details", "files", "ingest", "reminder")
 }
 
 

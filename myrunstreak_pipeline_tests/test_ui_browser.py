@@ -293,9 +293,13 @@ def test_05_schedule_and_sensor_are_listed_and_running(ui, page):
 
     repo = repository(ui)
     assert {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]} == {"daily_sync": "RUNNING"}
-    # the drop-folder sensor is off while MYRUNSTREAK_IMPORT_DIR is unset
+    # the drop-folder sensor is off while MYRUNSTREAK_IMPORT_DIR is unset, the reminder while MYRUNSTREAK_NOTIFY_URL is
     sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
-    assert sensors == {"smashrun_changes": "RUNNING", "activity_files_arrived": "STOPPED"}
+    assert sensors == {
+        "smashrun_changes": "RUNNING",
+        "activity_files_arrived": "STOPPED",
+        "streak_reminder": "STOPPED",
+    }
     page.goto(f"{ui.base}/automation")
     for name in ("daily_sync", "smashrun_changes"):
         expect(page.get_by_role("link", name=name).first).to_be_visible(timeout=UI_TIMEOUT_MS)

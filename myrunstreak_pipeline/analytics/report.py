@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from myrunstreak_pipeline.analytics.milestones import milestone_lines, next_milestones
 from myrunstreak_pipeline.analytics.rule import resolve_rule
 from myrunstreak_pipeline.sql import load_sql
 from myrunstreak_pipeline.today import local_today
@@ -36,12 +37,14 @@ def _report_from_row(today: dt.date, rule, row: dict) -> dict:
             "end": _iso(row["current_end"]),
             "status": row["current_status"],
             "days_only_from_files": int(row["current_days_only_from_files"]),
+            "override_days": int(row["current_override_days"]),
         },
         "longest": {
             "days": int(row["longest_days"]),
             "start": _iso(row["longest_start"]),
             "end": _iso(row["longest_end"]),
             "years_days": row["longest_years_days"],
+            "override_days": int(row["longest_override_days"]),
         },
         "streak_count": int(row["streak_count"]),
     }
@@ -52,6 +55,8 @@ def streak_report(con, today: dt.date, min_km: float | None = None, mode: str | 
 
     ``min_km``/``mode`` default to the rule stored in the database. Runs dated after ``today`` are ignored.
     ``current.days_only_from_files``: the current streak's days whose counted runs all came from activity files.
+    ``current.override_days`` / ``longest.override_days``: the streak's days that qualify only thanks to an override
+    (``myrunstreak override``).
     """
     rule, row = _report_row(con, today, min_km, mode)
     return _report_from_row(today, rule, row)
@@ -59,7 +64,8 @@ def streak_report(con, today: dt.date, min_km: float | None = None, mode: str | 
 
 def streak_card(con, today: dt.date, min_km: float | None = None, mode: str | None = None) -> dict:
     """``streak_report`` plus what the card shows: current "X years Y days", today's distance, the distance
-    still needed today to keep the streak, and this week's / month's / year's distance."""
+    still needed today to keep the streak, this week's / month's / year's distance, and the next streak and distance
+    milestones (``next_milestones``: card only, never part of ``streak_report``)."""
     rule, row = _report_row(con, today, min_km, mode)
     cursor = con.execute(load_sql("queries/analytics/period_distance.sql"), {"today": today})
     week_km, month_km, year_km = cursor.fetchone()
@@ -67,6 +73,8 @@ def streak_card(con, today: dt.date, min_km: float | None = None, mode: str | No
     card["current"]["years_days"] = row["current_years_days"]
     card["today"] = {"km": float(row["today_km"]), "needed_km": float(row["needed_today_km"])}
     card["distance_km"] = {"week": float(week_km), "month": float(month_km), "year": float(year_km)}
+    # card only (never in streak_report / --json): the next streak and distance milestones (analytics/milestones)
+    card["next_milestones"] = next_milestones(con, today, row["current_start"], row["current_end"])
     return card
 
 
@@ -88,6 +96,12 @@ def _from_files_text(days: int) -> str:
     return f"{days:,} day{'' if days == 1 else 's'} of this streak {verb} only from activity files"
 
 
+def _override_text(days: int) -> str:
+    """``2 days of this streak rest on an override`` (``1 day … rests``)."""
+    verb = "rests" if days == 1 else "rest"
+    return f"{days:,} day{'' if days == 1 else 's'} of this streak {verb} on an override"
+
+
 def format_card(card: dict) -> str:
     """The readable streak card printed by ``myrunstreak streak``."""
     current, longest, rule = card["current"], card["longest"], card["rule"]
@@ -102,6 +116,8 @@ def format_card(card: dict) -> str:
         )
     if current.get("days_only_from_files"):
         lines.append(f"  From files     : {_from_files_text(current['days_only_from_files'])}")
+    if current.get("override_days"):
+        lines.append(f"  Overrides      : {_override_text(current['override_days'])}")
     if longest["days"]:
         lines.append(
             f"  Longest streak : {days_text(longest['days'], longest['years_days'])}, "
@@ -110,6 +126,7 @@ def format_card(card: dict) -> str:
     else:
         lines.append("  Longest streak : none yet")
     lines.append(f"  Streaks        : {card['streak_count']:,}")
+    lines += [f"  {label:<15}: {text}" for label, text in milestone_lines(card)]
     today = card["today"]
     lines.append(f"  Today          : {_km(today['km'])}; still needed today: {_km(today['needed_km'])}")
     distance = card["distance_km"]
@@ -127,12 +144,14 @@ def format_card_markdown(card: dict) -> str:
     rows = [
         ("Current streak", f"**{days_text(current['days'])}** ({current['status']}){since}"),
         *([("From files", _from_files_text(from_files))] if from_files else []),
+        *([("Overrides", _override_text(current["override_days"]))] if current.get("override_days") else []),
         (
             "Longest streak",
             f"{days_text(longest['days'], longest['years_days'])}, "
             f"{longest['start'] or '-'} .. {longest['end'] or '-'}",
         ),
         ("Streaks", f"{card['streak_count']:,}"),
+        *milestone_lines(card),
         ("Today", f"{card['today']['km']:.2f} km; still needed {card['today']['needed_km']:.2f} km"),
         (
             "This week / month / year",

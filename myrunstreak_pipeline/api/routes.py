@@ -60,6 +60,7 @@ def streak(request: Request, today: DateParam = None) -> Response:
         card = streak_card(context.connection, context.today, context.min_km, context.mode)
         card["current"].pop("years_days", None)
         card.pop("distance_km", None)
+        card.pop("next_milestones", None)  # the text card's only: /v1/streak stays `streak --json` + today
         return card
 
     return answer(request, build, today=today, model=schemas.Streak)

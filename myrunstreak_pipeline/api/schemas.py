@@ -41,6 +41,9 @@ class CurrentStreak(_Model):
     days_only_from_files: int = Field(
         description="days of the current streak whose counted runs all came from activity files (none from SmashRun)"
     )
+    override_days: int = Field(
+        description="days of the current streak that qualify only thanks to an override (`myrunstreak override`)"
+    )
 
 
 class LongestStreak(_Model):
@@ -48,6 +51,9 @@ class LongestStreak(_Model):
     start: dt.date | None
     end: dt.date | None
     years_days: str | None
+    override_days: int = Field(
+        description="days of the longest streak that qualify only thanks to an override (`myrunstreak override`)"
+    )
 
 
 class TodayProgress(_Model):

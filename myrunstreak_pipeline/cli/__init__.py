@@ -25,6 +25,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("myrunstreak_pipeline.cli.serve", "serve the read-only query API and the streak page"),
     "import": ("myrunstreak_pipeline.cli.import_files", "import FIT/GPX/TCX files, folders and export zips"),
     "runs": ("myrunstreak_pipeline.cli.runs", "list runs recorded by two sources (--duplicates), split a merge"),
+    "override": ("myrunstreak_pipeline.cli.override", "a day that counts without a recorded run (audited)"),
+    "travel": ("myrunstreak_pipeline.cli.travel", "date-line travel days: count by the departure or arrival zone"),
 }
 
 

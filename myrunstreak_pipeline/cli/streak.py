@@ -1,5 +1,7 @@
 """``myrunstreak streak [--db URI] [--today YYYY-MM-DD] [--json] [--calendar FILE]``: the current and longest
 streak; ``--calendar`` also writes the streak calendar heatmap (``analytics/calendar.py``) as PNG or SVG.
+``--record [--format csv|json|md]``: the streak record instead (``analytics/record.py``): every day of the streak
+current on ``--today`` with its runs, the rule, the zone used and any override, and the registry summary.
 
 Reads the database read-only. Module-level imports stay light (the CLI imports every subcommand module).
 """
@@ -54,6 +56,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="calendar: the last N years with runs (default 10)",
     )
     years.add_argument("--all-years", action="store_true", help="calendar: every year with runs (a tall picture)")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="print the streak record: every day of the current streak (as of --today) with its runs, rule, zone "
+        "and overrides, and the registry summary (MYRUNSTREAK_RUNNER_NAME, MYRUNSTREAK_RUNNER_LOCATION)",
+    )
+    parser.add_argument(
+        "--format", choices=("csv", "json", "md"), default=None, help="--record: csv, json or md (default md)"
+    )
+
+
+def _check_record_flags(args: argparse.Namespace) -> None:
+    if args.format and not args.record:
+        raise MyRunStreakError("--format only applies to --record", hint="add --record, or drop --format")
+    if args.record and (args.json or args.calendar or args.calendar_years or args.all_years):
+        raise MyRunStreakError(
+            "--record prints the record alone: --json and the calendar flags do not go with it",
+            hint="use --record --format json for the record as JSON; draw the calendar in a separate run",
+        )
 
 
 def _calendar_file(text: str) -> Path:
@@ -88,6 +109,7 @@ def command(args: argparse.Namespace) -> int:
     from myrunstreak_pipeline.duckdb_ops.s3.reader import open_reader
     from myrunstreak_pipeline.settings import Settings
 
+    _check_record_flags(args)
     settings = Settings.from_env()
     uri = args.db or settings.db
 
@@ -105,6 +127,8 @@ def command(args: argparse.Namespace) -> int:
 
     def card(con) -> str:
         today = runner_today(con)
+        if args.record:
+            return _record(con, args, settings, today, min_km, mode)
         if args.json:
             return json.dumps(streak_report(con, today, min_km, mode))
         return format_card(streak_card(con, today, min_km, mode))
@@ -121,6 +145,29 @@ def command(args: argparse.Namespace) -> int:
             hint="run `myrunstreak run` once to create and migrate it",
         ) from error
     return 0
+
+
+def _record(con, args: argparse.Namespace, settings, today, min_km, mode) -> str:
+    """The streak record in the chosen format; for a broken streak the csv and json forms stay valid (no days) and
+    the message goes to stderr."""
+    from myrunstreak_pipeline.analytics import record as streak_record
+
+    record = streak_record.streak_record(
+        con,
+        today,
+        runner_name=settings.runner_name,
+        runner_location=settings.runner_location,
+        min_km=min_km,
+        mode=mode,
+    )
+    form = args.format or "md"
+    if form != "md" and record["summary"]["status"] == "broken":
+        print(streak_record.no_streak_text(record), file=sys.stderr)
+    if form == "csv":
+        return streak_record.record_csv(record)
+    if form == "json":
+        return streak_record.record_json(record)
+    return streak_record.record_markdown(record)
 
 
 def _write_calendar(con, args: argparse.Namespace, today) -> str:

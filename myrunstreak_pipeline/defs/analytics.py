@@ -52,6 +52,11 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
             asset="monthly_summary",
             description="Each month's distance and run count equal the sum of its days.",
         ),
+        dg.AssetCheckSpec(
+            "no_days_resting_on_overrides",
+            asset="current_streak",
+            description="No day of the current streak qualifies only thanks to an override (a warning: lists them).",
+        ),
     ]
 
     @dg.multi_asset(
@@ -70,6 +75,7 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
             checks = {
                 "longest_streak_covers_current": run_sql_check(con, "longest_streak_covers_current.sql"),
                 "monthly_totals_match_daily": run_sql_check(con, "monthly_totals_match_daily.sql"),
+                "no_days_resting_on_overrides": run_sql_check(con, "no_days_resting_on_overrides.sql"),
             }
             total_km = con.execute("SELECT coalesce(sum(total_km), 0) FROM daily_summary").fetchone()[0]
             return (
@@ -125,6 +131,20 @@ def build_analytics_assets(settings: Settings) -> dg.AssetsDefinition:
             "monthly_summary",
             checks["monthly_totals_match_daily"],
             description="months whose totals differ from their days",
+        )
+        overrides = check_result(
+            "no_days_resting_on_overrides",
+            "current_streak",
+            checks["no_days_resting_on_overrides"],
+            description="days of the current streak that rest on an override",
+        )
+        yield dg.AssetCheckResult(
+            check_name=overrides.check_name,
+            asset_key=overrides.asset_key,
+            passed=overrides.passed,
+            metadata=overrides.metadata,
+            description=overrides.description,
+            severity=dg.AssetCheckSeverity.WARN,
         )
 
     return analytics

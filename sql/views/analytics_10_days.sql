@@ -15,19 +15,19 @@ CREATE OR REPLACE MACRO runner_today() AS (
 -- (run_duplicates), and of a sport the rule counts (streak_rule.sports; a file that names no sport is a run;
 -- rides and swims never count, whatever is configured). Every view below reads runs through this one.
 CREATE OR REPLACE VIEW counted_runs AS
+WITH counted_sports AS (
+    SELECT coalesce(any_value(sr.sports), ['running']) AS sports FROM streak_rule AS sr
+)
+
 SELECT r.*
 FROM runs AS r
+CROSS JOIN counted_sports AS cs
+LEFT JOIN run_duplicates AS d ON r.activity_id = d.activity_id
 WHERE
     NOT r.deleted
-    AND NOT EXISTS (
-        SELECT 1 FROM run_duplicates AS d
-        WHERE d.activity_id = r.activity_id
-    )
+    AND d.activity_id IS NULL
     AND coalesce(nullif(r.activity_type, 'unknown'), 'running') NOT IN ('cycling', 'swimming')
-    AND list_contains(
-        coalesce((SELECT any_value(sr.sports) FROM streak_rule AS sr), ['running']),
-        coalesce(nullif(r.activity_type, 'unknown'), 'running')
-    );
+    AND list_contains(cs.sports, coalesce(nullif(r.activity_type, 'unknown'), 'running'));
 
 -- Which calendar day each counted run counts for (streak-rules §1.3), one row per (run, day), with the run's
 -- columns, the zone that dated it and whether it is the run's own day:
@@ -48,37 +48,31 @@ WITH stored_rule AS (
     FROM streak_rule AS sr
 ),
 
-located AS (
-    SELECT
-        r.*,
-        timezone('UTC', r.start_time_utc) AS start_instant
-    FROM counted_runs AS r
-),
-
 travelled AS (  -- the runs a travel day claims (the earliest travel day, should two claim one run)
     SELECT
-        l.activity_id,
-        t.day                             AS travel_day,
-        t.zone                            AS travel_zone,
-        t.side                            AS travel_side,
-        timezone(t.zone, l.start_instant) AS travel_local_start
-    FROM located AS l
-    INNER JOIN travel_days AS t
+        r.activity_id,
+        t.day                                               AS travel_day,
+        t.zone                                              AS travel_zone,
+        t.side                                              AS travel_side,
+        timezone(t.zone, timezone('UTC', r.start_time_utc)) AS travel_local_start
+    FROM travel_days AS t
+    INNER JOIN runs AS r
         ON
-            l.start_date BETWEEN t.day - 2 AND t.day + 2
-            AND CAST(timezone(t.zone, l.start_instant) AS DATE) = t.day
-    QUALIFY row_number() OVER (PARTITION BY l.activity_id ORDER BY t.day) = 1
+            r.start_date BETWEEN t.day - 2 AND t.day + 2
+            AND CAST(timezone(t.zone, timezone('UTC', r.start_time_utc)) AS DATE) = t.day
+    QUALIFY row_number() OVER (PARTITION BY r.activity_id ORDER BY t.day) = 1
 ),
 
-dated AS (
+dated AS (  -- one pass over the counted runs, all their columns carried
     SELECT
-        l.* EXCLUDE (start_instant),  -- noqa: RF02
+        r.* EXCLUDE (day),  -- noqa: RF02, RF04
+        stored_rule.both_days,
         coalesce(
             tr.travel_local_start,
             CASE
                 WHEN stored_rule.day_policy = 'home_zone' AND stored_rule.home_zone IS NOT NULL
-                    THEN timezone(stored_rule.home_zone, l.start_instant)
-                ELSE l.start_date_time_local
+                    THEN timezone(stored_rule.home_zone, timezone('UTC', r.start_time_utc))
+                ELSE r.start_date_time_local
             END
         )   AS counted_local_start,
         CASE
@@ -86,34 +80,44 @@ dated AS (
             WHEN stored_rule.day_policy = 'home_zone' AND stored_rule.home_zone IS NOT NULL
                 THEN 'home zone ' || stored_rule.home_zone
             ELSE
-                'activity-local, UTC' || CASE WHEN l.utc_offset_minutes < 0 THEN '-' ELSE '+' END
-                || lpad(CAST(abs(l.utc_offset_minutes) // 60 AS VARCHAR), 2, '0') || ':'
-                || lpad(CAST(abs(l.utc_offset_minutes) % 60 AS VARCHAR), 2, '0')
-        END AS zone_used,
-        stored_rule.both_days
-    FROM located AS l
+                'activity-local, UTC' || CASE WHEN r.utc_offset_minutes < 0 THEN '-' ELSE '+' END
+                || lpad(CAST(abs(r.utc_offset_minutes) // 60 AS VARCHAR), 2, '0') || ':'
+                || lpad(CAST(abs(r.utc_offset_minutes) % 60 AS VARCHAR), 2, '0')
+        END AS zone_used
+    FROM counted_runs AS r
     CROSS JOIN stored_rule
-    LEFT JOIN travelled AS tr ON l.activity_id = tr.activity_id
+    LEFT JOIN travelled AS tr ON r.activity_id = tr.activity_id
+),
+
+-- Each run's own day, and for a run across midnight (when the rule says so) the next day too: one pass with unnest
+-- rather than a UNION ALL over `dated` (a CTE read twice is materialized: measured 2.5x slower).
+counted AS (
+    SELECT
+        d.*,
+        CAST(d.counted_local_start AS DATE) AS own_day,
+        unnest(
+            CASE
+                WHEN
+                    d.both_days
+                    AND d.counted_local_start + to_microseconds(CAST(d.duration_seconds * 1000000 AS BIGINT))
+                    > CAST(CAST(d.counted_local_start AS DATE) + 1 AS TIMESTAMP)
+                    THEN [CAST(d.counted_local_start AS DATE), CAST(d.counted_local_start AS DATE) + 1]
+                ELSE [CAST(d.counted_local_start AS DATE)]
+            END
+        )                                   AS counted_day
+    FROM dated AS d
 )
 
+-- runs.day (the day of the month) gives way to the day the run counts for
 SELECT
-    -- runs.day (the day of the month) gives way to the day the run counts for
-    d.* EXCLUDE (both_days, counted_local_start, day),  -- noqa: RF03
-    CAST(d.counted_local_start AS DATE) AS day,
-    TRUE                                AS is_primary
-FROM dated AS d
-UNION ALL
-SELECT
-    d.* EXCLUDE (both_days, counted_local_start, day) REPLACE (  -- noqa: RF03
-        d.zone_used || '; across midnight' AS zone_used
-    ),
-    CAST(d.counted_local_start AS DATE) + 1 AS day,
-    FALSE                                   AS is_primary
-FROM dated AS d
-WHERE
-    d.both_days
-    AND d.counted_local_start + to_microseconds(CAST(d.duration_seconds * 1000000 AS BIGINT))
-    > CAST(CAST(d.counted_local_start AS DATE) + 1 AS TIMESTAMP);
+    c.* EXCLUDE (both_days, counted_local_start, own_day, counted_day, zone_used),  -- noqa: RF03
+    c.counted_day             AS day,  -- noqa: RF04
+    CASE
+        WHEN c.counted_day = c.own_day THEN c.zone_used
+        ELSE c.zone_used || '; across midnight'
+    END                       AS zone_used,
+    c.counted_day = c.own_day AS is_primary
+FROM counted AS c;
 
 -- One row per day with at least one counted run (each run once, on its own day): what every total adds up.
 CREATE OR REPLACE VIEW run_days AS
