@@ -33,19 +33,6 @@ def list_import_dir(settings: Settings) -> list:
     return list(discover([settings.import_dir], s3_client_factory=_s3_client_factory(settings)))
 
 
-def _known_hashes(storage: DuckDBStorage) -> frozenset[str]:
-    """Content hashes already imported; none when the database does not exist yet."""
-    try:
-        with storage.reader() as db:
-            return frozenset(RunRepository(db.connection).all_file_hashes())
-    except MyRunStreakError:
-        return frozenset()
-    except Exception as error:  # noqa: BLE001 - a database from before v004 has no activity_files table yet
-        if type(error).__name__ == "CatalogException":
-            return frozenset()
-        raise
-
-
 def build_file_import_asset(settings: Settings) -> dg.AssetsDefinition:
     @dg.asset(
         name=ACTIVITY_FILES,
@@ -66,7 +53,6 @@ def build_file_import_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def activity_files(context: dg.AssetExecutionContext, storage: DuckDBStorage):
         items = list_import_dir(settings)
-        known = _known_hashes(storage) if items else frozenset()
         zone = settings.timezone or machine_zone_name()
 
         def progress(done: int, total: int) -> None:
@@ -79,11 +65,12 @@ def build_file_import_asset(settings: Settings) -> dg.AssetsDefinition:
         # every file already stored.
         summary = None
         if items:
-            with storage.writer() as db:
+            with storage.writer() as db:  # migrated: a database from before v004 gets activity_files first
+                repo = RunRepository(db.connection)
                 summary = import_files(
                     items,
-                    RunRepository(db.connection).store_activity_files,
-                    known=known,
+                    repo.store_activity_files,
+                    known=frozenset(repo.all_file_hashes()),  # skipped before parsing, as `myrunstreak import` does
                     default_zone=zone,
                     counted_sports=settings.streak_sports_list,
                     progress=progress,
